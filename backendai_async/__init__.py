@@ -1,0 +1,46 @@
+"""backendai_async: an asyncio-native client SDK for Backend.AI.
+
+>>> from backendai_async import Client, ClientConfig
+>>> async with Client(ClientConfig.from_env()) as client:
+...     print(await client.get_manager_version())
+"""
+
+from ._abort import AbortController, AbortSignal
+from .client import Client, ClientClosedError, ClientState, __version__
+from .config import ClientConfig, ConnectionMode
+from .errors import (
+    AbortError,
+    AuthenticationError,
+    ClientError,
+    ErrorType,
+    RequestError,
+    RequestTimeoutError,
+    ResponseError,
+    ServerError,
+    UnknownError,
+)
+from .timeouts import USE_DEFAULT, Timeouts
+from .version import ApiVersion
+
+__all__ = [
+    "USE_DEFAULT",
+    "AbortController",
+    "AbortError",
+    "AbortSignal",
+    "ApiVersion",
+    "AuthenticationError",
+    "Client",
+    "ClientClosedError",
+    "ClientConfig",
+    "ClientError",
+    "ClientState",
+    "ConnectionMode",
+    "ErrorType",
+    "RequestError",
+    "RequestTimeoutError",
+    "ResponseError",
+    "ServerError",
+    "Timeouts",
+    "UnknownError",
+    "__version__",
+]

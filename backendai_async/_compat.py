@@ -1,0 +1,49 @@
+"""Every difference between API versions that changes a path or a field, in one table.
+
+Resources ask ``compat_for(version)`` instead of testing versions themselves, so supporting
+a new server release means editing this file only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .version import ApiVersion
+
+__all__ = ["Compat", "compat_for"]
+
+_BODY_UNSIGNED_SINCE = ApiVersion(4, "20181215")
+_RESOURCE_SLOTS_MOVED = ApiVersion(4, "20190601")
+_SESSION_ROUTES = ApiVersion(5, "20191215")
+_GQL_ENDPOINT = ApiVersion(6, "20210815")
+
+
+@dataclass(frozen=True)
+class Compat:
+    """What one API version calls things."""
+
+    version: ApiVersion
+    hashes_body: bool  # v3 signs the body's SHA-256, later versions sign b""
+    session_prefix: str  # "/session" (v5+) or "/kernel"
+    create_session_path: str  # "/session" (v5+) or "/kernel/create"
+    session_name_field: str  # GraphQL: "session_name" (v5+) or "sess_id"
+    resource_slots_path: str  # "/config/resource-slots" or "/etcd/resource-slots"
+    graphql_path: str  # "/admin/graphql" everywhere; "/admin/gql" exists from v6.20210815
+
+
+@lru_cache(maxsize=32)
+def compat_for(version: ApiVersion) -> Compat:
+    """The compatibility row for a negotiated version."""
+    sessions = version >= _SESSION_ROUTES
+    return Compat(
+        version=version,
+        hashes_body=version < _BODY_UNSIGNED_SINCE,
+        session_prefix="/session" if sessions else "/kernel",
+        create_session_path="/session" if sessions else "/kernel/create",
+        session_name_field="session_name" if sessions else "sess_id",
+        resource_slots_path=(
+            "/config/resource-slots" if version >= _RESOURCE_SLOTS_MOVED else "/etcd/resource-slots"
+        ),
+        graphql_path="/admin/graphql",
+    )

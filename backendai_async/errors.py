@@ -1,0 +1,190 @@
+"""The error model: JS SDK error codes, one exception class per code.
+
+Every failure of a call surfaces as a :class:`ClientError` subclass, chosen by the phase in
+which it happened (see ``docs/errors.md``). ``asyncio.CancelledError`` is never converted.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import formatdate
+from typing import Any, ClassVar
+
+__all__ = [
+    "PROBLEM_BASE",
+    "AbortError",
+    "AuthenticationError",
+    "ClientError",
+    "ErrorType",
+    "RequestError",
+    "RequestTimeoutError",
+    "ResponseError",
+    "ServerError",
+    "UnknownError",
+    "mask_secrets",
+]
+
+PROBLEM_BASE = "https://api.backend.ai/probs/"
+MASK = "********"
+_SECRET_WORDS = ("password", "secret", "token", "passwd", "authorization", "cookie", "otp")
+
+
+class ErrorType(enum.IntEnum):
+    """The JS SDK's error codes, with the same numbers."""
+
+    ERR_SERVER = 0
+    ERR_RESPONSE = 1
+    ERR_REQUEST = 2
+    ERR_ABORT = 3
+    ERR_TIMEOUT = 4
+    ERR_UNKNOWN = 99
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def mask_secrets(value: Any) -> Any:
+    """Return a copy of a JSON-like value with every secret-looking field replaced by ``****``.
+
+    Applied to request parameters before they are stored on an error, so that logging or
+    serialising an error can never leak a password or a key.
+    """
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if isinstance(k, str) and _is_secret_key(k) else mask_secrets(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+class ClientError(Exception):
+    """Base of every error a call raises; ``type`` says which phase failed.
+
+    Attributes mirror the JS SDK's rejection object (``to_dict()`` gives that shape), plus
+    ``problem_type`` (the server's own RFC 7807 ``type`` URL, which the JS SDK loses),
+    ``body`` (the parsed error body) and ``error_code`` (when the server sends one).
+    """
+
+    type: ErrorType = ErrorType.ERR_UNKNOWN
+    default_problem: ClassVar[str] = PROBLEM_BASE + "client-unknown-error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        problem_type: str | None = None,
+        status: int | None = None,
+        status_text: str | None = None,
+        request_method: str | None = None,
+        request_url: str | None = None,
+        request_parameters: Any = None,
+        body: Any = None,
+        error_code: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.title = title if title is not None else message
+        self.description = description if description is not None else message
+        self.problem_type = problem_type or self.default_problem
+        self.status = status
+        self.status_text = status_text
+        self.request_method = request_method
+        self.request_url = request_url
+        self.request_parameters = mask_secrets(request_parameters)
+        self.body = body
+        self.error_code = error_code
+        self.attempts = attempts
+        self.timestamp = datetime.now(timezone.utc)
+
+    def __str__(self) -> str:
+        if self.request_method and self.request_url:
+            return f"{self.message} [{self.request_method} {self.request_url}]"
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(type={self.type.name}, status={self.status}, "
+            f"problem_type={self.problem_type!r}, message={self.message!r})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JS SDK's rejection object, plus ``problemType``/``errorCode``/``body``."""
+        return {
+            "isError": True,
+            "timestamp": formatdate(self.timestamp.timestamp(), usegmt=True),
+            "type": int(self.type),
+            "problemType": self.problem_type,
+            "requestUrl": self.request_url,
+            "requestMethod": self.request_method,
+            "requestParameters": self.request_parameters,
+            "statusCode": self.status,
+            "statusText": self.status_text,
+            "title": self.title,
+            "message": self.message,
+            "description": self.description,
+            "errorCode": self.error_code,
+            "body": mask_secrets(self.body),
+        }
+
+
+class ServerError(ClientError):
+    """The server answered with a status >= 400 (HTML, text and empty bodies included)."""
+
+    type = ErrorType.ERR_SERVER
+    default_problem = PROBLEM_BASE + "server-error"
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+
+class AuthenticationError(ServerError):
+    """A 401: wrong key or signature, an expired login, or a clock too far off."""
+
+
+class ResponseError(ClientError):
+    """A status line arrived but the body could not be read or decoded."""
+
+    type = ErrorType.ERR_RESPONSE
+    default_problem = PROBLEM_BASE + "client-response-error"
+
+
+class RequestError(ClientError):
+    """No status line arrived: refused, DNS, TLS, reset or closed before the answer.
+
+    ``sent`` is False when the request provably never left this process (the connection
+    was never established), which is what makes a retry of a POST safe.
+    """
+
+    type = ErrorType.ERR_REQUEST
+    default_problem = PROBLEM_BASE + "client-request-error"
+    sent: bool = True
+    retryable: bool = True  # False for failures that a retry cannot fix (TLS verification)
+
+
+class AbortError(ClientError):
+    """The call was aborted through an ``AbortSignal``, ``client.abort()`` or ``close()``."""
+
+    type = ErrorType.ERR_ABORT
+    default_problem = PROBLEM_BASE + "request-abort-error"
+
+
+class RequestTimeoutError(ClientError):
+    """The call's deadline (or a connect/idle-read limit) expired; ``phase`` says which."""
+
+    type = ErrorType.ERR_TIMEOUT
+    default_problem = PROBLEM_BASE + "request-timeout-error"
+    phase: str = "total"
+    limit: float | None = None
+
+
+class UnknownError(ClientError):
+    """Anything that fits no other phase (a bug, most likely: please report it)."""
+
+    type = ErrorType.ERR_UNKNOWN

@@ -1,0 +1,1 @@
+"""Thin resource namespaces (``client.sessions``, ``client.auth`` …) over ``Client._send``."""

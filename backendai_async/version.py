@@ -1,0 +1,194 @@
+"""API versions: parsing, comparison, negotiation and the feature table behind ``supports()``.
+
+Pure code, no I/O. Versions look like ``v6.20230315`` and compare as (major, date); manager
+releases like ``23.09.10`` compare numerically part by part.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+__all__ = [
+    "KNOWN_VERSIONS",
+    "NEWEST_VERSION",
+    "ApiVersion",
+    "UnsupportedVersionError",
+    "features_for",
+    "manager_version_key",
+    "negotiate",
+]
+
+_VERSION_RE = re.compile(r"^v(\d+)\.(\d{8})$")
+
+
+class UnsupportedVersionError(ValueError):
+    """The server's version cannot be spoken by this SDK (older than v3, or unparsable)."""
+
+
+class ApiVersion(NamedTuple):
+    """An API version; tuple order makes ``<`` compare (major, date) as the server does."""
+
+    major: int
+    date: str
+
+    @classmethod
+    def parse(cls, text: str) -> ApiVersion:
+        """Parse ``vN.YYYYMMDD``; raise ``ValueError`` naming the bad text otherwise."""
+        match = _VERSION_RE.match(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"not an API version (expected 'vN.YYYYMMDD'): {text!r}")
+        return cls(int(match.group(1)), match.group(2))
+
+    def __str__(self) -> str:
+        return f"v{self.major}.{self.date}"
+
+
+# Every version this SDK may put in X-BackendAI-Version: servers reject any other string.
+KNOWN_VERSIONS: tuple[ApiVersion, ...] = tuple(
+    ApiVersion.parse(v)
+    for v in (
+        "v3.20170615",
+        "v4.20181215",
+        "v4.20190115",
+        "v4.20190315",
+        "v4.20190615",
+        "v5.20191215",
+        "v6.20200815",
+        "v6.20210815",
+        "v6.20220315",
+        "v6.20220615",
+        "v6.20230315",
+    )
+)
+NEWEST_VERSION = KNOWN_VERSIONS[-1]
+_OLDEST_MAJOR = 3
+
+
+def negotiate(server_version: str, ceiling: ApiVersion = NEWEST_VERSION) -> ApiVersion:
+    """Pick the version to speak with a server that announced ``server_version``.
+
+    The newest known version that is neither newer than the server nor than ``ceiling``:
+    a v3–v6 server gets its own version, a newer server ``v6.20230315``.
+    """
+    try:
+        announced = ApiVersion.parse(server_version)
+    except ValueError as exc:
+        raise UnsupportedVersionError(
+            f"the server announced an unparsable API version {server_version!r}"
+        ) from exc
+    if announced.major < _OLDEST_MAJOR:
+        raise UnsupportedVersionError(
+            f"the server speaks API {announced}, older than v3, which this SDK does not support"
+        )
+    limit = min(announced, ceiling)
+    for candidate in reversed(KNOWN_VERSIONS):
+        if candidate <= limit:
+            return candidate
+    raise UnsupportedVersionError(f"no known API version at or below {limit}")
+
+
+_PART_RE = re.compile(r"^(\d*)(.*)$")
+
+
+def manager_version_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key for manager releases: numeric per part, a pre-release suffix sorts first.
+
+    ``20.09.16 < 20.09.100`` and ``23.09.0rc1 < 23.09.0``.
+    """
+    key = []
+    for part in text.strip().split("."):
+        match = _PART_RE.match(part)
+        assert match is not None  # the pattern matches every string
+        digits, suffix = match.groups()
+        key.append((int(digits) if digits else 0, 0 if suffix else 1, suffix))
+    while key and key[-1] == (0, 1, ""):
+        key.pop()  # "23.09" == "23.09.0"
+    return tuple(key)
+
+
+# (threshold kind, threshold, flags): the JS SDK's _updateSupportList, in its order.
+_FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "api",
+        "v4.20190601",
+        (
+            "scaling-group",
+            "group",
+            "group-folder",
+            "system-images",
+            "detailed-session-states",
+            "change-user-name",
+        ),
+    ),
+    ("api", "v6.20200815", ("multi-container", "multi-node", "storage-proxy", "hardware-metadata")),
+    ("manager", "20.09.16", ("avoid-hol-blocking", "session-detail-status")),
+    ("manager", "21.09", ("schedulable", "wsproxy-addr")),
+    ("manager", "22.03", ("scheduler-opts", "session-lifetime")),
+    ("api", "v6.20220615", ("secure-payload",)),
+    (
+        "manager",
+        "22.09",
+        ("image-commit", "fine-grained-storage-permissions", "2FA", "force2FA"),
+    ),
+    ("manager", "22.09.19", ("idle-checks",)),
+    ("manager", "22.09.22", ("is-public",)),
+    ("api", "v6.20230315", ("inference-workload",)),
+    (
+        "manager",
+        "23.03",
+        ("inference-workload", "local-vscode-remote-connection", "display-allocated-shmem"),
+    ),
+    ("manager", "23.03.3", ("sftp-scaling-group",)),
+    ("manager", "23.03.7", ("quota-scope",)),
+    ("manager", "23.03.11", ("model-serving",)),
+    ("manager", "23.09.0", ("sudo-session-enabled",)),
+    (
+        "manager",
+        "23.09.2",
+        (
+            "max-quota-scope-size-in-user-and-project-resource-policy",
+            "deprecated-max-vfolder-size-in-user-and-project-resource-policy",
+            "max-quota-scope-size",
+        ),
+    ),
+    (
+        "manager",
+        "23.09.4",
+        (
+            "deprecated-max-vfolder-count-in-keypair-resource-policy",
+            "deprecated-max-vfolder-size-in-keypair-resource-policy",
+            "use-win-instead-of-win32",
+        ),
+    ),
+    (
+        "manager",
+        "23.09.6",
+        (
+            "max-vfolder-count-in-user-and-project-resource-policy",
+            "deprecated-max-quota-scope-in-keypair-resource-policy",
+        ),
+    ),
+    ("manager", "23.09.7", ("main-access-key",)),
+    ("manager", "23.09.8", ("model-serving-endpoint-user-info",)),
+    ("manager", "23.09.9", ("modify-endpoint",)),
+    (
+        "manager",
+        "23.09.10",
+        ("max-session-count-per-model-session", "configure-user-resource-policy"),
+    ),
+)
+
+
+def features_for(api: ApiVersion, manager: str) -> frozenset[str]:
+    """The feature flags a (negotiated API version, manager release) pair supports."""
+    manager_key = manager_version_key(manager)
+    flags: set[str] = set()
+    for kind, threshold, names in _FEATURES:
+        if kind == "api":
+            ok = api >= ApiVersion.parse(threshold)
+        else:
+            ok = manager_key >= manager_version_key(threshold)
+        if ok:
+            flags.update(names)
+    return frozenset(flags)
