@@ -79,7 +79,7 @@ def negotiate(server_version: str, ceiling: ApiVersion = NEWEST_VERSION) -> ApiV
         ) from exc
     if announced.major < _OLDEST_MAJOR:
         raise UnsupportedVersionError(
-            f"the server speaks API {announced}, older than v3, which this SDK does not support"
+            f"the server's API version {announced} is older than v3, which this SDK does not support"
         )
     limit = min(announced, ceiling)
     for candidate in reversed(KNOWN_VERSIONS):
@@ -102,8 +102,7 @@ def manager_version_key(text: str) -> tuple[tuple[int, int, str], ...]:
         assert match is not None  # the pattern matches every string
         digits, suffix = match.groups()
         key.append((int(digits) if digits else 0, 0 if suffix else 1, suffix))
-    while key and key[-1] == (0, 1, ""):
-        key.pop()  # "23.09" == "23.09.0"
+    key.extend([(0, 1, "")] * (4 - len(key)))  # "23.09" == "23.09.0"
     return tuple(key)
 
 
