@@ -342,14 +342,14 @@ class Transport:
         parameters: Any,
         attempts: int = 1,
     ) -> RequestTimeoutError:
+        shown = f"{limit:g} s" if limit is not None else "the limit"
         what = {
-            "connect": "connecting",
-            "read": "waiting for data (idle read limit)",
-            "total": "the call's deadline",
+            "connect": f"connecting took longer than {shown}",
+            "read": f"no data arrived for {shown} (idle read limit)",
+            "total": f"no complete answer within the call's deadline of {shown}",
         }[phase]
-        shown = f"{limit:g} s" if limit is not None else "its limit"
         err = RequestTimeoutError(
-            f"request timed out: {what} exceeded {shown}",
+            f"request timed out: {what}",
             title="Request timeout",
             status=408,
             status_text="Timeout exceeded",
