@@ -9,7 +9,7 @@ PIP_FLAGS ?= -q --disable-pip-version-check
 # Extra pip requirements, e.g. EXTRA_REQ='aiohttp==3.12.*' to test the oldest aiohttp.
 EXTRA_REQ ?=
 SHARED ?= ../shared
-SRC := backendai_async tests bench examples
+SRC := $(wildcard backendai_async tests bench examples)
 
 .PHONY: demo test lint unit test-real bench bench-smoke soak clean
 

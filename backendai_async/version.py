@@ -79,7 +79,8 @@ def negotiate(server_version: str, ceiling: ApiVersion = NEWEST_VERSION) -> ApiV
         ) from exc
     if announced.major < _OLDEST_MAJOR:
         raise UnsupportedVersionError(
-            f"the server's API version {announced} is older than v3, which this SDK does not support"
+            f"the server's API version {announced} is older than v3, "
+            "which this SDK does not support"
         )
     limit = min(announced, ceiling)
     for candidate in reversed(KNOWN_VERSIONS):
