@@ -6,6 +6,7 @@
 """
 
 from ._abort import AbortController, AbortSignal
+from ._login import LoginResult, LoginState
 from .client import Client, ClientClosedError, ClientState, __version__
 from .config import ClientConfig, ConnectionMode
 from .errors import (
@@ -36,6 +37,8 @@ __all__ = [
     "ClientState",
     "ConnectionMode",
     "ErrorType",
+    "LoginResult",
+    "LoginState",
     "RequestError",
     "RequestTimeoutError",
     "ResponseError",

@@ -21,6 +21,7 @@ import aiohttp
 from ._abort import AbortSignal, InFlight
 from ._compat import Compat, compat_for
 from ._http import ResponseReader, Transport, decode_body
+from ._login import LoginState, decode_session_body, restore_cookies
 from .config import ClientConfig, ConnectionMode
 from .errors import ResponseError
 from .middleware import VERSION_HEADER, HmacSigner
@@ -62,7 +63,8 @@ class Client(SessionAliases, AuthAliases):
     as client:`` (or call ``await client.close()``). Pass ``session=`` to use your own
     ``aiohttp.ClientSession`` (it is never closed by the client) and ``middlewares=`` for
     extra aiohttp client middlewares: they run outside the signer, which always signs the
-    final request.
+    final request. In SESSION mode, ``login_state=`` restores a login saved with
+    ``export_session()`` (no request is sent; see ``docs/modes.md``).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Client(SessionAliases, AuthAliases):
         *,
         session: aiohttp.ClientSession | None = None,
         middlewares: Sequence[aiohttp.ClientMiddlewareType] = (),
+        login_state: LoginState | Mapping[str, Any] | None = None,
     ) -> None:
         if config is None:
             config = ClientConfig.from_env()
@@ -110,6 +113,9 @@ class Client(SessionAliases, AuthAliases):
         # Resource namespaces (thin: they describe requests, ``_send`` sends them).
         self.sessions = Sessions(self)
         self.auth = Auth(self)
+        self._pending_cookies: dict[str, str] = {}  # restored cookies, until the jar exists
+        if login_state is not None:
+            self.auth.import_session(login_state)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -203,6 +209,9 @@ class Client(SessionAliases, AuthAliases):
                 trust_env=cfg.trust_env,
                 timeout=cfg.timeouts.to_aiohttp(cfg.timeouts.total),
             )
+            if self._pending_cookies:
+                restore_cookies(jar, cfg.endpoint, self._pending_cookies)
+                self._pending_cookies = {}
         else:
             if self._session.closed:
                 raise ClientClosedError("the aiohttp.ClientSession given to Client is closed")
@@ -408,6 +417,8 @@ class Client(SessionAliases, AuthAliases):
         """
         transport = self._ready()
         url = transport.url(self._path(path))
+        if self._session_mode and reader is decode_body:
+            reader = decode_session_body  # a 200 that wraps a dead login's 401 raises
         if self._api_version is None:
             await self._ensure_negotiated(timeout, signal)
         if json is not None:

@@ -17,17 +17,27 @@ from ._manager import (
     problem_response,
 )
 from ._verify import VerifyResult, verify_signature
+from ._webserver import (
+    EXAMPLE_WEB_USERS,
+    BackendAITestWebserver,
+    WebRecordedRequest,
+    WebUser,
+)
 
 __all__ = [
     "EXAMPLE_KEYPAIRS",
+    "EXAMPLE_WEB_USERS",
     "STATE_KEY",
     "BackendAITestServer",
+    "BackendAITestWebserver",
     "Fault",
     "Keypair",
     "RecordedRequest",
     "RouteInstaller",
     "ServerState",
     "VerifyResult",
+    "WebRecordedRequest",
+    "WebUser",
     "build_app",
     "problem_response",
     "verify_signature",
