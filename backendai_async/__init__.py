@@ -20,6 +20,7 @@ from .errors import (
     ServerError,
     UnknownError,
 )
+from .resources.sessions import ByteStream, SessionResources
 from .timeouts import USE_DEFAULT, Timeouts
 from .version import ApiVersion
 
@@ -30,6 +31,7 @@ __all__ = [
     "AbortSignal",
     "ApiVersion",
     "AuthenticationError",
+    "ByteStream",
     "Client",
     "ClientClosedError",
     "ClientConfig",
@@ -43,6 +45,7 @@ __all__ = [
     "RequestTimeoutError",
     "ResponseError",
     "ServerError",
+    "SessionResources",
     "Timeouts",
     "UnknownError",
     "__version__",

@@ -17,6 +17,7 @@ _BODY_UNSIGNED_SINCE = ApiVersion(4, "20181215")
 _RESOURCE_SLOTS_MOVED = ApiVersion(4, "20190601")
 _SESSION_ROUTES = ApiVersion(5, "20191215")
 _GQL_ENDPOINT = ApiVersion(6, "20210815")
+_CLUSTER_PARAMS = ApiVersion(6, "20200815")  # cluster_size/cluster_mode at the top level
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class Compat:
     session_name_field: str  # GraphQL: "session_name" (v5+) or "sess_id"
     resource_slots_path: str  # "/config/resource-slots" or "/etcd/resource-slots"
     graphql_path: str  # "/admin/graphql" everywhere; "/admin/gql" exists from v6.20210815
+    create_image_field: str  # session creation: "image" (v5+) or "lang"
+    create_name_field: str  # session creation: "name" (v5+) or "clientSessionToken"
+    cluster_params_top_level: bool  # v6+: cluster_size/cluster_mode beside "config"
 
 
 @lru_cache(maxsize=32)
@@ -46,4 +50,7 @@ def compat_for(version: ApiVersion) -> Compat:
             "/config/resource-slots" if version >= _RESOURCE_SLOTS_MOVED else "/etcd/resource-slots"
         ),
         graphql_path="/admin/graphql",
+        create_image_field="image" if sessions else "lang",
+        create_name_field="name" if sessions else "clientSessionToken",
+        cluster_params_top_level=version >= _CLUSTER_PARAMS,
     )

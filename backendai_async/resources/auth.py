@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .._login import (
     MONITOR_REFUSED,
@@ -29,7 +29,7 @@ from ..errors import (
     ServerError,
 )
 from ..timeouts import USE_DEFAULT, UseDefault
-from ._base import Resource
+from ._base import Alias, Resource
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -397,42 +397,18 @@ class Auth(Resource):
         return status
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-class _Alias(Generic[P, R]):
-    """``Client.<name>`` -> the bound ``client.auth.<name>``, keeping its signature for typing."""
-
-    def __init__(self, method: Callable[Concatenate[Auth, P], R]) -> None:
-        self._name = method.__name__
-        self.__doc__ = f"Alias of ``client.auth.{self._name}()``: {method.__doc__ or ''}"
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any] | None = None) -> _Alias[P, R]: ...
-    @overload
-    def __get__(self, obj: AuthAliases, owner: type[Any] | None = None) -> Callable[P, R]: ...
-    def __get__(
-        self, obj: AuthAliases | None, owner: type[Any] | None = None
-    ) -> _Alias[P, R] | Callable[P, R]:
-        if obj is None:
-            return self
-        method: Callable[P, R] = getattr(obj.auth, self._name)
-        return method
-
-
 class AuthAliases:
     """JS SDK names on the client itself (``client.login``, ``client.check_login`` …)."""
 
     __slots__ = ()
     auth: Auth
 
-    login = _Alias(Auth.login)
-    token_login = _Alias(Auth.token_login)
-    check_login = _Alias(Auth.check_login)
-    logout = _Alias(Auth.logout)
-    export_session = _Alias(Auth.export_session)
-    import_session = _Alias(Auth.import_session)
-    signout = _Alias(Auth.signout)
-    update_password = _Alias(Auth.update_password)
-    update_full_name = _Alias(Auth.update_full_name)
+    login = Alias("auth", Auth.login)
+    token_login = Alias("auth", Auth.token_login)
+    check_login = Alias("auth", Auth.check_login)
+    logout = Alias("auth", Auth.logout)
+    export_session = Alias("auth", Auth.export_session)
+    import_session = Alias("auth", Auth.import_session)
+    signout = Alias("auth", Auth.signout)
+    update_password = Alias("auth", Auth.update_password)
+    update_full_name = Alias("auth", Auth.update_full_name)

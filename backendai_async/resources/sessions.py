@@ -1,19 +1,931 @@
-"""Compute sessions (issue 3): ``client.sessions`` and the JS-named aliases on ``Client``."""
+"""Compute sessions (issue 3): ``client.sessions`` and the JS-named aliases on ``Client``.
+
+Every method describes one request of the manager's session API (``/session/...``, or
+``/kernel/...`` before API v5, as the negotiated version says) and leaves sending to
+``Client._send``. Arguments are checked before anything is sent: a bad session name, run
+id, execute mode or resource amount is a ``ValueError`` naming the problem.
+
+Default deadlines differ per call (``timeout=`` overrides each; ``None`` = no deadline):
+
+=============================  ================================================================
+call                           default
+=============================  ================================================================
+create_if_not_exists,          60 s, or ``maxWaitSeconds`` + 15 s when the server is asked to
+create_session_from_template   wait longer than that for the session to start
+start_service                  60 s (starting an app in the container can be slow)
+destroy                        45 s in all; each attempt 15 s; up to two retries (JS SDK)
+upload, download,              no overall deadline; an idle-read limit instead (the client's
+download_single                ``Timeouts.read``, else 60 s; ``idle_timeout=`` overrides it)
+everything else                the client's default (``Timeouts.total``)
+=============================  ================================================================
+"""
 
 from __future__ import annotations
 
-from ._base import Resource
+import asyncio
+import json
+import logging
+import os
+import re
+import secrets
+import string
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Protocol,
+    cast,
+    overload,
+)
+from urllib.parse import quote
 
-__all__ = ["SessionAliases", "Sessions"]
+from .._abort import AbortSignal
+from .._retry import RETRY_STATUSES, backoff
+from .._transfer import (
+    ByteStream,
+    ProgressCallback,
+    ProgressGuard,
+    UploadSource,
+    archive_extractor,
+    check_upload_path,
+    file_writer,
+    open_byte_stream,
+    open_upload,
+)
+from ..errors import ClientError, RequestError, RequestTimeoutError, ServerError
+from ..timeouts import USE_DEFAULT, UseDefault
+from ._base import Alias, Resource
+from ._resources_map import PreparedResources, SessionResources, prepare_resources
+
+if TYPE_CHECKING:
+    from .._compat import Compat
+    from .._http import ResponseReader
+    from ..client import Client
+
+__all__ = [
+    "CREATE_TIMEOUT",
+    "DESTROY_ATTEMPT_TIMEOUT",
+    "DESTROY_RETRIES",
+    "EXECUTE_MODES",
+    "SESSION_ID_SUFFIX",
+    "START_SERVICE_TIMEOUT",
+    "TRANSFER_IDLE_TIMEOUT",
+    "ByteStream",
+    "SessionAliases",
+    "SessionResources",
+    "Sessions",
+]
+
+_log = logging.getLogger("backendai_async")
+
+CREATE_TIMEOUT: Final = 60.0
+START_SERVICE_TIMEOUT: Final = 60.0
+DESTROY_ATTEMPT_TIMEOUT: Final = 15.0
+DESTROY_RETRIES: Final = 2
+DESTROY_TIMEOUT: Final = 45.0
+TRANSFER_IDLE_TIMEOUT: Final = 60.0
+SESSION_ID_SUFFIX: Final = "-pyASDK"
+EXECUTE_MODES: Final = ("query", "batch", "input", "continue", "complete")
+
+_NAME = re.compile(r"^\w[\w.-]*\w$", re.ASCII)
+_ALNUM = string.ascii_letters + string.digits
+Timeout = float | UseDefault | None
+StrPath = str | os.PathLike[str]
+
+
+# -- argument checks (pure, before any request) -------------------------------------------
+
+
+def check_session_name(name: object, what: str = "session name") -> str:
+    """A name the manager accepts for a new session: 4-64 ASCII word chars, dots, dashes."""
+    if not isinstance(name, str):
+        raise ValueError(f"{what} must be a string, got {type(name).__name__}")
+    if not 4 <= len(name) <= 64:
+        raise ValueError(f"{what} must be 4-64 characters long, got {len(name)}: {name!r}")
+    if not _NAME.match(name):
+        raise ValueError(
+            f"{what} {name!r} must start and end with a letter, digit or '_' and contain only "
+            "ASCII letters, digits, '_', '.' and '-'"
+        )
+    return name
+
+
+def _segment(session_id: object) -> str:
+    """A session name or id as one quoted path segment (signed exactly as sent)."""
+    if not isinstance(session_id, str) or not session_id:
+        raise ValueError(f"session_id must be a non-empty string, got {session_id!r}")
+    if session_id in (".", "..") or "/" in session_id:
+        raise ValueError(f"session_id {session_id!r} cannot name a session")
+    return quote(session_id, safe="")
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _owner(owner_key: object) -> list[tuple[str, str]]:
+    if owner_key is None:
+        return []
+    return [("owner_access_key", _text(owner_key, "owner_key"))]
+
+
+def _run_id(run_id: object, mode: str) -> str:
+    if run_id is None:
+        if mode in ("input", "continue"):
+            raise ValueError(f"mode {mode!r} needs the run_id of the run it continues")
+        return secrets.token_hex(8)
+    if not isinstance(run_id, str):
+        raise ValueError(f"run_id must be a string, got {type(run_id).__name__}")
+    if not 8 <= len(run_id) <= 64:
+        raise ValueError(f"run_id must be 8-64 characters long, got {len(run_id)}: {run_id!r}")
+    return run_id
+
+
+def _json_text(value: object, what: str) -> str:
+    """``envs``/``args`` of start-service: the manager wants them as JSON text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))
+    raise ValueError(f"{what} must be a mapping, a list or a JSON string, got {value!r}")
+
+
+def _files(files: object) -> list[str]:
+    if isinstance(files, str):
+        files = [files]
+    if not isinstance(files, Sequence) or not files:
+        raise ValueError(f"files must be a path or a non-empty list of paths, got {files!r}")
+    return [_text(f, "each file") for f in files]
+
+
+def _single_target(dest: StrPath, file: str) -> Path:
+    """``dest`` itself, or ``dest/<file's name>`` when ``dest`` is a directory."""
+    target = Path(dest)
+    if target.is_dir():
+        name = PurePosixPath(file).name
+        if name in ("", ".", ".."):
+            raise ValueError(f"cannot derive a file name from {file!r}: pass a file path as dest")
+        return target / name
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"the directory of the download destination does not exist: {dest}")
+    return target
+
+
+def _existing_dir(dest: StrPath) -> Path:
+    target = Path(dest)
+    if not target.is_dir():
+        raise NotADirectoryError(f"the download destination is not an existing directory: {dest}")
+    return target
+
+
+def _is_deprecated_get(err: ServerError) -> bool:
+    """Managers after 23.09 take downloads by POST and answer GET with 400 "deprecated"."""
+    return err.status == 405 or (err.status == 400 and err.problem_type.endswith("/deprecated"))
 
 
 class Sessions(Resource):
     """``client.sessions``: create, inspect, execute in, transfer files to and destroy sessions."""
 
-    __slots__ = ()
+    __slots__ = ("_downloads_by_post",)
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self._downloads_by_post = False
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _prefix(self, timeout: Timeout, signal: AbortSignal | None) -> str:
+        """``/session`` or ``/kernel``: the negotiated version decides (negotiates once)."""
+        client = self._client
+        await client._ensure_negotiated(timeout, signal)
+        return client.compat.session_prefix
+
+    def _idle(self, idle_timeout: Timeout) -> float | None:
+        if idle_timeout is not USE_DEFAULT:
+            return idle_timeout
+        read = self._client.config.timeouts.read
+        return read if read is not None else TRANSFER_IDLE_TIMEOUT
+
+    def generate_session_id(self, length: int = 8, nosuffix: bool = False) -> str:
+        """``length`` random letters and digits plus ``-pyASDK`` (the JS SDK adds ``-jsSDK``)."""
+        if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+            raise ValueError(f"length must be a positive int, got {length!r}")
+        token = "".join(secrets.choice(_ALNUM) for _ in range(length))
+        return token if nosuffix else token + SESSION_ID_SUFFIX
+
+    async def _create(
+        self,
+        path_of: Callable[[Compat], str],
+        body: dict[str, Any],
+        name: str,
+        image: str | None,
+        prepared: PreparedResources,
+        timeout: Timeout,
+        signal: AbortSignal | None,
+    ) -> Any:
+        if timeout is USE_DEFAULT:
+            timeout = max(CREATE_TIMEOUT, prepared.max_wait_seconds + 15.0)
+        client = self._client
+        await client._ensure_negotiated(timeout, signal)
+        compat = client.compat
+        if image is not None:
+            body[compat.create_image_field] = image
+        body[compat.create_name_field] = name
+        prepared.apply(body, compat)
+        return await client._send(
+            "POST", path_of(compat), json=body, timeout=timeout, signal=signal
+        )
+
+    # -- creation ---------------------------------------------------------------------
+
+    async def create_if_not_exists(
+        self,
+        image: str,
+        session_id: str | None = None,
+        resources: SessionResources | Mapping[str, Any] | None = None,
+        timeout: Timeout = USE_DEFAULT,
+        *,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Create a session, or get the existing one of that name (``reuseIfExists``).
+
+        Returns the server's answer, ``{"sessionId", "sessionName", "status",
+        "servicePorts", "created"}`` (a reused session: ``created`` false, and 23.09
+        managers spell it ``service_ports``). ``session_id`` defaults to
+        :meth:`generate_session_id`. ``resources`` takes the JS SDK's keys or a
+        :class:`SessionResources` (see ``docs/sessions.md`` for the mapping).
+        """
+        _text(image, "image")
+        name = self.generate_session_id() if session_id is None else check_session_name(session_id)
+        prepared = prepare_resources(resources)
+        return await self._create(
+            lambda compat: compat.create_session_path,
+            {},
+            name,
+            image,
+            prepared,
+            timeout,
+            signal,
+        )
+
+    async def create_session_from_template(
+        self,
+        template_id: str,
+        image: str | None = None,
+        session_name: str | None = None,
+        resources: SessionResources | Mapping[str, Any] | None = None,
+        timeout: Timeout = USE_DEFAULT,
+        *,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Create a session from a session template; arguments override the template's."""
+        try:
+            template = str(uuid.UUID(_text(template_id, "template_id")))
+        except ValueError:
+            raise ValueError(f"template_id must be a UUID, got {template_id!r}") from None
+        if image is not None:
+            _text(image, "image")
+        name = (
+            self.generate_session_id() if session_name is None else check_session_name(session_name)
+        )
+        prepared = prepare_resources(resources)
+        return await self._create(
+            lambda compat: f"{compat.session_prefix}/_/create-from-template",
+            {"template_id": template},
+            name,
+            image,
+            prepared,
+            timeout,
+            signal,
+        )
+
+    # -- inspection -------------------------------------------------------------------
+
+    async def get_info(
+        self,
+        session_id: str,
+        owner_key: str | None = None,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """``GET /session/{id}``: status, image, resource slots … of one session."""
+        ref, query = _segment(session_id), _owner(owner_key)
+        prefix = await self._prefix(timeout, signal)
+        return await self._client._send(
+            "GET", f"{prefix}/{ref}", params=query or None, timeout=timeout, signal=signal
+        )
+
+    async def get_logs(
+        self,
+        session_id: str,
+        owner_key: str | None = None,
+        timeout: Timeout = USE_DEFAULT,
+        *,
+        kernel_id: str | None = None,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """The container's logs: ``{"result": {"logs": "..."}}``."""
+        ref, query = _segment(session_id), _owner(owner_key)
+        if kernel_id is not None:
+            query.append(("kernel_id", _text(kernel_id, "kernel_id")))
+        prefix = await self._prefix(timeout, signal)
+        return await self._client._send(
+            "GET", f"{prefix}/{ref}/logs", params=query or None, timeout=timeout, signal=signal
+        )
+
+    async def get_task_logs(
+        self,
+        session_id: str,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """A batch task's logs as text (``session_id`` is the session's UUID)."""
+        query = [("session_name", _text(session_id, "session_id"))]
+        prefix = await self._prefix(timeout, signal)
+        return await self._client._send(
+            "GET", f"{prefix}/_/logs", params=query, timeout=timeout, signal=signal
+        )
+
+    async def list_files(
+        self,
+        session_id: str,
+        path: str = ".",
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Files under ``path`` of the session's working directory.
+
+        The manager reads ``path`` from a JSON body even on this GET; it is sent there and,
+        as the JS SDK does, in the query. The answer's ``files`` is JSON text on 23.09.
+        """
+        ref, path = _segment(session_id), _text(path, "path")
+        prefix = await self._prefix(timeout, signal)
+        return await self._client._send(
+            "GET",
+            f"{prefix}/{ref}/files",
+            params=[("path", path)],
+            json={"path": path},
+            timeout=timeout,
+            signal=signal,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def destroy(
+        self,
+        session_id: str,
+        owner_key: str | None = None,
+        forced: bool = False,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Terminate a session; ``forced`` also for one stuck in a transitional state.
+
+        Like the JS SDK it tries up to three times, each attempt limited to 15 s, but it
+        repeats only failures that are safe and may pass: a connection that failed or
+        broke, an attempt that timed out (DELETE is idempotent), and 429/502/503/504.
+        ``timeout`` bounds the whole call (default 45 s). Returns ``{"stats": ...}``.
+        """
+        ref, query = _segment(session_id), _owner(owner_key)
+        if not isinstance(forced, bool):
+            raise ValueError(f"forced must be a bool, got {forced!r}")
+        if forced:
+            query.append(("forced", "true"))
+        total = DESTROY_TIMEOUT if timeout is USE_DEFAULT else timeout
+        loop = asyncio.get_running_loop()
+        deadline = None if total is None else loop.time() + total
+        prefix = await self._prefix(total, signal)
+        path = f"{prefix}/{ref}"
+        maybe_destroyed = False
+        attempt = 0
+        while True:
+            limit = DESTROY_ATTEMPT_TIMEOUT
+            if deadline is not None:
+                limit = min(limit, max(deadline - loop.time(), 0.001))
+            try:
+                return await self._client._send(
+                    "DELETE", path, params=query or None, timeout=limit, signal=signal
+                )
+            except ClientError as err:
+                err.attempts = attempt + 1
+                if maybe_destroyed and isinstance(err, ServerError) and err.status == 404:
+                    err.message += " (an earlier attempt may have destroyed it already)"
+                    raise
+                delay = _destroy_retry_delay(err, attempt) if attempt < DESTROY_RETRIES else None
+                if delay is None or (deadline is not None and loop.time() + delay >= deadline):
+                    raise
+                maybe_destroyed = maybe_destroyed or _may_have_acted(err)
+                _log.debug("retrying destroy of %s in %.2f s after: %s", session_id, delay, err)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def restart(
+        self,
+        session_id: str,
+        owner_key: str | None = None,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> None:
+        """Restart the session's containers (their working directory is kept)."""
+        ref, query = _segment(session_id), _owner(owner_key)
+        prefix = await self._prefix(timeout, signal)
+        await self._client._send(
+            "PATCH", f"{prefix}/{ref}", params=query or None, timeout=timeout, signal=signal
+        )
+
+    async def rename_session(
+        self,
+        session_id: str,
+        new_name: str,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> None:
+        """Rename a RUNNING session (the manager refuses other states)."""
+        ref = _segment(session_id)
+        name = check_session_name(new_name, "new_name")
+        prefix = await self._prefix(timeout, signal)
+        await self._client._send(
+            "POST", f"{prefix}/{ref}/rename", json={"name": name}, timeout=timeout, signal=signal
+        )
+
+    # -- code execution ---------------------------------------------------------------
+
+    async def execute(
+        self,
+        session_id: str,
+        run_id: str | None,
+        mode: str,
+        code: str | None,
+        opts: Mapping[str, Any] | None = None,
+        timeout: Timeout = USE_DEFAULT,
+        *,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Run code: ``mode`` is ``query``, ``batch``, ``input``, ``continue`` (or ``complete``).
+
+        ``run_id`` (8-64 characters) ties ``input``/``continue`` calls to their run; for a
+        new run, None picks a random one. Returns ``{"result": {"status", "runId",
+        "exitCode", "console", "options", "files"}}``.
+        """
+        ref = _segment(session_id)
+        if mode not in EXECUTE_MODES:
+            raise ValueError(
+                f"unknown execute mode {mode!r}; use one of {', '.join(EXECUTE_MODES)}"
+            )
+        run = _run_id(run_id, mode)
+        if code is not None and not isinstance(code, str):
+            raise ValueError(f"code must be a string, got {type(code).__name__}")
+        if opts is not None and not isinstance(opts, Mapping):
+            raise ValueError(f"opts must be a mapping, got {type(opts).__name__}")
+        body = {"mode": mode, "code": code or "", "runId": run, "options": dict(opts or {})}
+        prefix = await self._prefix(timeout, signal)
+        return await self._client._send(
+            "POST", f"{prefix}/{ref}", json=body, timeout=timeout, signal=signal
+        )
+
+    async def interrupt(
+        self,
+        session_id: str,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> None:
+        """Interrupt the code running in the session (like Ctrl-C)."""
+        ref = _segment(session_id)
+        prefix = await self._prefix(timeout, signal)
+        await self._client._send(
+            "POST", f"{prefix}/{ref}/interrupt", timeout=timeout, signal=signal
+        )
+
+    # -- services ---------------------------------------------------------------------
+
+    async def start_service(
+        self,
+        session_id: str,
+        app: str,
+        port: int | None = None,
+        envs: Mapping[str, str] | str | None = None,
+        args: Mapping[str, Any] | Sequence[str] | str | None = None,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Start an app (``jupyter``, ``ttyd`` …) in the session; returns the proxy token.
+
+        ``envs`` and ``args`` are sent as JSON text, as the manager expects. Default
+        deadline 60 s.
+        """
+        ref = _segment(session_id)
+        body: dict[str, Any] = {"app": _text(app, "app")}
+        if port is not None:
+            if not isinstance(port, int) or isinstance(port, bool) or not 1024 <= port <= 65535:
+                raise ValueError(f"port must be an int in 1024-65535, got {port!r}")
+            body["port"] = port
+        if envs is not None:
+            body["envs"] = _json_text(envs, "envs")
+        if args is not None:
+            body["arguments"] = _json_text(args, "args")
+        if timeout is USE_DEFAULT:
+            timeout = START_SERVICE_TIMEOUT
+        prefix = await self._prefix(timeout, signal)
+        return await self._client._send(
+            "POST", f"{prefix}/{ref}/start-service", json=body, timeout=timeout, signal=signal
+        )
+
+    async def shutdown_service(
+        self,
+        session_id: str,
+        service_name: str,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> None:
+        """Stop an app started with :meth:`start_service`."""
+        ref = _segment(session_id)
+        query = [("service_name", _text(service_name, "service_name"))]
+        prefix = await self._prefix(timeout, signal)
+        await self._client._send(
+            "POST",
+            f"{prefix}/{ref}/shutdown-service",
+            params=query,
+            timeout=timeout,
+            signal=signal,
+        )
+
+    # -- file transfers ---------------------------------------------------------------
+
+    async def upload(
+        self,
+        session_id: str,
+        path: str,
+        source: UploadSource,
+        progress: ProgressCallback | None = None,
+        *,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> None:
+        """Upload ``source`` to ``path`` (relative to the session's working directory).
+
+        ``source`` is a local file path (``str`` or ``Path``), bytes, a binary file object
+        or an async iterable of bytes; it is streamed, never read into memory as a whole.
+        ``progress(sent, total)`` is called after each chunk (``total`` None when unknown).
+        """
+        ref = _segment(session_id)
+        check_upload_path(path)
+        guard = ProgressGuard(progress)
+        idle = self._idle(idle_timeout)
+        body = await open_upload(path, source, guard)  # a missing file fails before sending
+        try:
+            prefix = await self._prefix(timeout, signal)
+            await self._client._send(
+                "POST",
+                f"{prefix}/{ref}/upload",
+                data=body,
+                timeout=timeout,
+                idle_timeout=idle,
+                signal=signal,
+                parameters={"path": path},
+            )
+        except ClientError as err:
+            if guard.error is not None:
+                raise guard.error from err
+            raise
+        finally:
+            await body.close()
+
+    async def _fetch(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        body: dict[str, Any],
+        reader: ResponseReader,
+        timeout: Timeout,
+        idle: float | None,
+        signal: AbortSignal | None,
+    ) -> Any:
+        """GET with the parameters in the query and the JSON body the manager reads; newer
+        managers want POST (they answer GET with "deprecated"), remembered per client."""
+        client = self._client
+        if not self._downloads_by_post:
+            try:
+                return await client._send(
+                    "GET",
+                    path,
+                    params=query,
+                    json=body,
+                    reader=reader,
+                    timeout=timeout,
+                    idle_timeout=idle,
+                    signal=signal,
+                )
+            except ServerError as err:
+                if not _is_deprecated_get(err):
+                    raise
+                _log.debug("%s: the server takes downloads by POST from now on", path)
+                self._downloads_by_post = True
+        return await client._send(
+            "POST",
+            path,
+            json=body,
+            reader=reader,
+            timeout=timeout,
+            idle_timeout=idle,
+            signal=signal,
+        )
+
+    async def _download(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        body: dict[str, Any],
+        reader: ResponseReader | None,
+        guard: ProgressGuard,
+        timeout: Timeout,
+        idle: float | None,
+        signal: AbortSignal | None,
+    ) -> Any:
+        if reader is None:
+
+            def send(stream_reader: ResponseReader) -> Awaitable[Any]:
+                return self._fetch(path, query, body, stream_reader, timeout, idle, signal)
+
+            return await open_byte_stream(send, guard)
+        try:
+            return await self._fetch(path, query, body, reader, timeout, idle, signal)
+        except ClientError as err:
+            if guard.error is not None:
+                raise guard.error from err
+            raise
+
+    @overload
+    async def download_single(
+        self,
+        session_id: str,
+        file: str,
+        dest: None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> ByteStream: ...
+
+    @overload
+    async def download_single(
+        self,
+        session_id: str,
+        file: str,
+        dest: StrPath,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Path: ...
+
+    async def download_single(
+        self,
+        session_id: str,
+        file: str,
+        dest: StrPath | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Path | ByteStream:
+        """Download one file, streamed.
+
+        With ``dest`` (a file path, or a directory to keep the file's name) the file is
+        written there atomically and its path returned; without, a :class:`ByteStream` of
+        its bytes is returned (iterate it; close it when stopping early).
+        """
+        ref, file = _segment(session_id), _text(file, "file")
+        guard = ProgressGuard(progress)
+        target = None if dest is None else await asyncio.to_thread(_single_target, dest, file)
+        idle = self._idle(idle_timeout)
+        prefix = await self._prefix(timeout, signal)
+        reader = None if target is None else file_writer(target, guard)
+        return cast(
+            "Path | ByteStream",
+            await self._download(
+                f"{prefix}/{ref}/download_single",
+                [("file", file)],
+                {"file": file},
+                reader,
+                guard,
+                timeout,
+                idle,
+                signal,
+            ),
+        )
+
+    @overload
+    async def download(
+        self,
+        session_id: str,
+        files: str | Sequence[str],
+        dest: None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> ByteStream: ...
+
+    @overload
+    async def download(
+        self,
+        session_id: str,
+        files: str | Sequence[str],
+        dest: StrPath,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> list[Path]: ...
+
+    async def download(
+        self,
+        session_id: str,
+        files: str | Sequence[str],
+        dest: StrPath | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> list[Path] | ByteStream:
+        """Download files or directories, streamed: the answer is one tar archive per path.
+
+        With ``dest`` (an existing directory) the archives are extracted there (files are
+        moved into place once everything has arrived) and the written paths returned;
+        without, a :class:`ByteStream` of the raw ``multipart/mixed`` answer is returned.
+        """
+        ref, names = _segment(session_id), _files(files)
+        guard = ProgressGuard(progress)
+        target = None if dest is None else await asyncio.to_thread(_existing_dir, dest)
+        idle = self._idle(idle_timeout)
+        prefix = await self._prefix(timeout, signal)
+        reader = None if target is None else archive_extractor(target, guard)
+        return cast(
+            "list[Path] | ByteStream",
+            await self._download(
+                f"{prefix}/{ref}/download",
+                [("files", name) for name in names],
+                {"files": names},
+                reader,
+                guard,
+                timeout,
+                idle,
+                signal,
+            ),
+        )
+
+
+def _may_have_acted(err: ClientError) -> bool:
+    """Whether the manager may have carried out a request that failed this way."""
+    if isinstance(err, RequestError):
+        return err.sent
+    if isinstance(err, ServerError):
+        return err.status in (502, 504)  # a proxy's answer; the manager may have acted
+    return isinstance(err, RequestTimeoutError)
+
+
+def _destroy_retry_delay(err: ClientError, attempt: int) -> float | None:
+    """How long to wait before repeating a DELETE after ``err``, or None if it is final.
+
+    DELETE is idempotent, so a broken connection or an attempt's own timeout may be
+    repeated; of the answers, only those that say "try again" (429, 502-504) are.
+    """
+    if isinstance(err, RequestError):
+        return backoff(attempt) if err.retryable else None
+    if isinstance(err, RequestTimeoutError):
+        return backoff(attempt)
+    if isinstance(err, ServerError) and err.status in RETRY_STATUSES:
+        return err.retry_after if err.retry_after is not None else backoff(attempt)
+    return None
+
+
+# -- JS-named aliases on the client ---------------------------------------------------------
+
+
+class _DownloadSingle(Protocol):
+    @overload
+    async def __call__(
+        self,
+        session_id: str,
+        file: str,
+        dest: None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> ByteStream: ...
+
+    @overload
+    async def __call__(
+        self,
+        session_id: str,
+        file: str,
+        dest: StrPath,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Path: ...
+
+
+class _Download(Protocol):
+    @overload
+    async def __call__(
+        self,
+        session_id: str,
+        files: str | Sequence[str],
+        dest: None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> ByteStream: ...
+
+    @overload
+    async def __call__(
+        self,
+        session_id: str,
+        files: str | Sequence[str],
+        dest: StrPath,
+        *,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        idle_timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> list[Path]: ...
 
 
 class SessionAliases:
     """JS SDK names on the client itself (``client.create_if_not_exists`` …), one line each."""
 
     __slots__ = ()
+    sessions: Sessions
+
+    create_if_not_exists = Alias("sessions", Sessions.create_if_not_exists)
+    create_session_from_template = Alias("sessions", Sessions.create_session_from_template)
+    get_info = Alias("sessions", Sessions.get_info)
+    get_logs = Alias("sessions", Sessions.get_logs)
+    get_task_logs = Alias("sessions", Sessions.get_task_logs)
+    destroy = Alias("sessions", Sessions.destroy)
+    restart = Alias("sessions", Sessions.restart)
+    execute = Alias("sessions", Sessions.execute)
+    interrupt = Alias("sessions", Sessions.interrupt)
+    shutdown_service = Alias("sessions", Sessions.shutdown_service)
+    upload = Alias("sessions", Sessions.upload)
+    list_files = Alias("sessions", Sessions.list_files)
+    rename_session = Alias("sessions", Sessions.rename_session)
+    start_service = Alias("sessions", Sessions.start_service)
+    generate_session_id = Alias("sessions", Sessions.generate_session_id)
+    # Legacy JS names.
+    create_kernel = Alias("sessions", Sessions.create_if_not_exists)
+    destroy_kernel = Alias("sessions", Sessions.destroy)
+    refresh_kernel = Alias("sessions", Sessions.restart)
+
+    @property
+    def download(self) -> _Download:
+        return self.sessions.download
+
+    @property
+    def download_single(self) -> _DownloadSingle:
+        return self.sessions.download_single
+
+    async def run_code(
+        self,
+        code: str,
+        session_id: str,
+        run_id: str | None,
+        mode: str,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Legacy JS ``runCode(code, sessionId, runId, mode)``: :meth:`execute` reordered."""
+        return await self.sessions.execute(
+            session_id, run_id, mode, code, {}, timeout, signal=signal
+        )

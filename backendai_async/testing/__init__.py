@@ -16,6 +16,16 @@ from ._manager import (
     build_app,
     problem_response,
 )
+from ._sessions import (
+    DEFAULT_IMAGE,
+    DEFAULT_TEMPLATE_ID,
+    SESSIONS_KEY,
+    FakeSession,
+    SessionStore,
+    UploadRecord,
+    register_session_routes,
+    session_store,
+)
 from ._verify import VerifyResult, verify_signature
 from ._webserver import (
     EXAMPLE_WEB_USERS,
@@ -25,20 +35,28 @@ from ._webserver import (
 )
 
 __all__ = [
+    "DEFAULT_IMAGE",
+    "DEFAULT_TEMPLATE_ID",
     "EXAMPLE_KEYPAIRS",
     "EXAMPLE_WEB_USERS",
+    "SESSIONS_KEY",
     "STATE_KEY",
     "BackendAITestServer",
     "BackendAITestWebserver",
+    "FakeSession",
     "Fault",
     "Keypair",
     "RecordedRequest",
     "RouteInstaller",
     "ServerState",
+    "SessionStore",
+    "UploadRecord",
     "VerifyResult",
     "WebRecordedRequest",
     "WebUser",
     "build_app",
     "problem_response",
+    "register_session_routes",
+    "session_store",
     "verify_signature",
 ]

@@ -579,7 +579,12 @@ def _install_core_routes(app: web.Application, state: ServerState) -> None:
 
 
 def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -> web.Application:
-    """The fake manager's application; ``extra_routes`` add route modules before start."""
+    """The fake manager's application; ``extra_routes`` add route modules before start.
+
+    The compute-session routes are always installed, as on a real manager.
+    """
+    from ._sessions import register_session_routes  # imports this module: import lazily
+
     app = web.Application(
         middlewares=[
             _record_mw,
@@ -593,8 +598,10 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     app[STATE_KEY] = state
     app.on_response_prepare.append(_on_prepare)
     _install_core_routes(app, state)
+    register_session_routes(app, state)
     for install in extra_routes:
-        install(app, state)
+        if install is not register_session_routes:
+            install(app, state)
     return app
 
 
