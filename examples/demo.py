@@ -7,6 +7,12 @@ exactly as it would to a real one, printing each step.
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
+
+# The two other runnable examples of this folder, reused as chapters of the tour.
+from session_mode import scenario as session_mode_scenario  # type: ignore[import-not-found]
+from sessions import tour as sessions_tour  # type: ignore[import-not-found]
 
 from backendai_async import (
     AbortController,
@@ -16,7 +22,12 @@ from backendai_async import (
     ClientError,
     RequestTimeoutError,
 )
-from backendai_async.testing import BackendAITestServer, Fault
+from backendai_async.testing import (
+    EXAMPLE_WEB_USERS,
+    BackendAITestServer,
+    BackendAITestWebserver,
+    Fault,
+)
 
 
 def step(text: str) -> None:
@@ -61,14 +72,29 @@ async def api_mode(server: BackendAITestServer) -> None:
             print(f"    {type(e).__name__} {e.status}: {e.message} ({e.problem_type})")
 
 
+def chapter(title: str) -> None:
+    print(f"\n=== {title} ===")
+
+
 async def main() -> None:
     async with BackendAITestServer() as server:
+        chapter("API mode: signed calls, negotiation, errors, deadlines, aborts")
         print(f"embedded Backend.AI test server at {server.endpoint}")
         await api_mode(server)
+        chapter("compute sessions: create, run code, upload, download, destroy")
+        cfg = ClientConfig(server.access_key, server.secret_key, str(server.endpoint))
+        with tempfile.TemporaryDirectory() as tmp:
+            async with Client(cfg, agent_signature="demo") as client:
+                await sessions_tour(client, Path(tmp))
         print(
             f"the server received {len(server.requests)} requests and checked every signature "
             "with its own verifier"
         )
+    chapter("SESSION mode: log in to the webserver, call through /func, log out")
+    user = next(u for u in EXAMPLE_WEB_USERS if u.email == "user@lablup.com")
+    async with BackendAITestWebserver() as webserver:
+        print(f"embedded webserver at {webserver.endpoint}")
+        await session_mode_scenario(str(webserver.endpoint), user.email, user.password)
 
 
 if __name__ == "__main__":
