@@ -36,7 +36,14 @@ from .errors import (
 )
 from .timeouts import USE_DEFAULT, Timeouts, UseDefault
 
-__all__ = ["ResponseReader", "Transport", "decode_body", "read_limited"]
+__all__ = [
+    "ResponseReader",
+    "Transport",
+    "decode_body",
+    "decode_object",
+    "discard_body",
+    "read_limited",
+]
 
 _log = logging.getLogger("backendai_async")
 T = TypeVar("T")
@@ -87,6 +94,25 @@ async def decode_body(resp: ClientResponse, limit: int | None) -> Any:
     if media_type.startswith("text/"):
         return data.decode(resp.charset or "utf-8", "replace")
     return data
+
+
+async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
+    """Like :func:`decode_body`, for calls whose answer must be a JSON object.
+
+    A ``null``, a list or text where an object is due is a broken answer (ERR_RESPONSE),
+    not a value to hand on and fail later with a ``TypeError`` in the caller's code.
+    """
+    value = await decode_body(resp, limit)
+    if not isinstance(value, dict):
+        shown = "null" if value is None else type(value).__name__
+        raise ValueError(f"expected a JSON object, got {shown}")
+    return value
+
+
+async def discard_body(resp: ClientResponse, limit: int | None) -> None:
+    """Read and drop the body: for calls whose outcome is the status alone (uploads)."""
+    async for _ in resp.content.iter_chunked(64 * 1024):
+        pass
 
 
 def safe_url(url: URL) -> str:
@@ -407,8 +433,10 @@ class Transport:
         elif isinstance(exc, aiohttp.InvalidURL):
             message = f"invalid URL: {exc}"
             sent, retryable = False, False
-        elif isinstance(exc, (aiohttp.ClientError, OSError)):
-            message = f"sending the request failed: {exc!r}"
+        elif isinstance(exc, (aiohttp.ClientOSError, OSError)):
+            message = f"the connection broke while sending the request: {exc}"
+        elif isinstance(exc, aiohttp.ClientError):
+            message = f"{type(exc).__name__}: {exc}"
         else:
             return UnknownError(
                 f"unexpected error while sending: {exc!r}",
@@ -441,9 +469,7 @@ class Transport:
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
             return self._map_timeout(exc, timeouts, total, method, url, parameters)
         if isinstance(exc, (ValueError, UnicodeDecodeError)):
-            message = (
-                f"reading response has failed: the body is not valid {resp.content_type}: {exc}"
-            )
+            message = f"reading response has failed: unusable {resp.content_type} body: {exc}"
         elif isinstance(exc, (aiohttp.ClientError, OSError)):
             message = f"reading response has failed: {exc!r}"
         else:

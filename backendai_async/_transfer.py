@@ -252,14 +252,18 @@ class MultipartUpload(payload.Payload):
         await writer.write(self._head)
         sent = 0
         total = self._source.size
-        try:
-            async for chunk in self._source.chunks():
-                await writer.write(chunk)
-                sent += len(chunk)
-                self._progress(sent, total)
-        except (OSError, ValueError, TypeError) as exc:
-            self._progress.keep(exc)
-            raise
+        chunks = self._source.chunks().__aiter__()
+        while True:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except (OSError, ValueError, TypeError) as exc:
+                self._progress.keep(exc)  # the source failed: that error, not aiohttp's, is raised
+                raise
+            await writer.write(chunk)  # a network failure here is the transport's to classify
+            sent += len(chunk)
+            self._progress(sent, total)
         if total is not None and sent != total:
             changed = OSError(f"the upload source changed size while sending ({sent} of {total})")
             self._progress.keep(changed)

@@ -98,7 +98,7 @@ async def test_malformed_json_on_2xx_is_a_response_error(
     server.add_fault(Fault(path="/auth/role", malformed_json=True))
     err = await _fail(client, "GET", "/auth/role")
     assert isinstance(err, ResponseError)
-    assert "not valid application/json" in err.message
+    assert "unusable application/json body" in err.message
 
 
 async def test_json_null_on_2xx_decodes_to_none(

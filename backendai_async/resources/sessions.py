@@ -43,6 +43,7 @@ from typing import (
 from urllib.parse import quote
 
 from .._abort import AbortSignal
+from .._http import decode_object, discard_body
 from .._retry import RETRY_STATUSES, backoff
 from .._transfer import (
     ByteStream,
@@ -240,7 +241,7 @@ class Sessions(Resource):
         body[compat.create_name_field] = name
         prepared.apply(body, compat)
         return await client._send(
-            "POST", path_of(compat), json=body, timeout=timeout, signal=signal
+            "POST", path_of(compat), json=body, timeout=timeout, signal=signal, reader=decode_object
         )
 
     # -- creation ---------------------------------------------------------------------
@@ -320,7 +321,12 @@ class Sessions(Resource):
         ref, query = _segment(session_id), _owner(owner_key)
         prefix = await self._prefix(timeout, signal)
         return await self._client._send(
-            "GET", f"{prefix}/{ref}", params=query or None, timeout=timeout, signal=signal
+            "GET",
+            f"{prefix}/{ref}",
+            params=query or None,
+            timeout=timeout,
+            signal=signal,
+            reader=decode_object,
         )
 
     async def get_logs(
@@ -493,7 +499,12 @@ class Sessions(Resource):
         body = {"mode": mode, "code": code or "", "runId": run, "options": dict(opts or {})}
         prefix = await self._prefix(timeout, signal)
         return await self._client._send(
-            "POST", f"{prefix}/{ref}", json=body, timeout=timeout, signal=signal
+            "POST",
+            f"{prefix}/{ref}",
+            json=body,
+            timeout=timeout,
+            signal=signal,
+            reader=decode_object,
         )
 
     async def interrupt(
@@ -599,6 +610,7 @@ class Sessions(Resource):
                 idle_timeout=idle,
                 signal=signal,
                 parameters={"path": path},
+                reader=discard_body,  # the status is the outcome; the body is not needed
             )
         except ClientError as err:
             if guard.error is not None:

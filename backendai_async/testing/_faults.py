@@ -180,13 +180,24 @@ async def _write(resp: web.StreamResponse, data: bytes) -> None:
         await resp.write(data[start : start + _CHUNK])
 
 
+async def _drain(request: web.Request) -> None:
+    """Consume what is left of the request body (nothing if it was already read)."""
+    if request.body_exists:
+        while await request.content.readany():
+            pass
+
+
 async def apply_fault(
     fault: Fault, request: web.Request, closing: asyncio.Event
 ) -> web.StreamResponse | None:
     """Act out ``fault`` for ``request``; None means "now let the real handler answer"."""
-    if fault.delay and await _pause(fault.delay, closing):
-        return _cut(request)
     if fault.drop:
+        return _cut(request)
+    if fault.replaces_response:
+        # Read the request first, as a server does before it answers: misbehaving while the
+        # client is still sending an upload would make the outcome a race, not the fault.
+        await _drain(request)
+    if fault.delay and await _pause(fault.delay, closing):
         return _cut(request)
     if not fault.replaces_response:
         return None
