@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import socket
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -80,3 +81,86 @@ def _no_unclosed_warnings() -> Iterator[None]:
         w for w in caught if issubclass(w.category, ResourceWarning) or "Unclosed" in str(w.message)
     ]
     assert not leaks, [str(w.message) for w in leaks]
+
+
+# --- secrets never leak: a watch over the whole suite's traffic ---------------------------
+
+
+class _SecretWatch(logging.Handler):
+    """Captures every DEBUG record of the SDK and aiohttp, every signature and login session
+    id the SDK produced, and every error it raised; at the end of the run, none of them may
+    contain a secret (keys, passwords, tokens, signatures, session ids)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.secrets: set[str] = set()
+        self.errors: list[Any] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def leaks(self) -> list[str]:
+        texts = list(self.lines)
+        for err in self.errors:
+            texts += [repr(err), str(err), repr(err.to_dict())]
+        blob = "\n".join(texts)
+        return sorted(s for s in self.secrets if len(s) >= 8 and s in blob)
+
+
+_WATCH = _SecretWatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import backendai_async.middleware as middleware
+    from backendai_async import client as client_module
+    from backendai_async import errors
+    from backendai_async.testing import EXAMPLE_KEYPAIRS, EXAMPLE_WEB_USERS
+
+    _WATCH.secrets.update(EXAMPLE_KEYPAIRS.values())
+    for user in EXAMPLE_WEB_USERS:
+        _WATCH.secrets.update(v for v in (user.password, user.secret_key, user.token) if v)
+    for name in ("backendai_async", "aiohttp"):
+        logger = logging.getLogger(name)
+        logger.addHandler(_WATCH)
+        logger.setLevel(logging.DEBUG)
+
+    real_sign = middleware.sign
+
+    def recording_sign(key: bytes, sign_string: str) -> str:
+        signature = real_sign(key, sign_string)
+        _WATCH.secrets.add(signature)
+        return signature
+
+    middleware.sign = recording_sign  # type: ignore[assignment]
+
+    real_set = client_module.Client._set_login_session_id
+
+    def recording_set(self: Client, session_id: str | None) -> None:
+        if session_id:
+            _WATCH.secrets.add(session_id)
+        real_set(self, session_id)
+
+    client_module.Client._set_login_session_id = recording_set  # type: ignore[method-assign]
+
+    real_init = errors.ClientError.__init__
+
+    def recording_init(self: errors.ClientError, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        _WATCH.errors.append(self)
+
+    errors.ClientError.__init__ = recording_init  # type: ignore[method-assign]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = _WATCH.leaks()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"secret watch: {len(_WATCH.lines)} log records, {len(_WATCH.errors)} errors, "
+        f"{len(_WATCH.secrets)} secrets watched: "
+        + (f"LEAKED {len(leaks)}: {[s[:4] + '…' for s in leaks]}" if leaks else "no leak")
+    )
+    if reporter is not None:
+        reporter.write_line(summary)
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
