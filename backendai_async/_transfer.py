@@ -22,12 +22,14 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, Any, Final, TypeAlias
+from typing import IO, Any, Final, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from aiohttp import ClientResponse, MultipartReader, payload
 
 from ._http import ResponseReader
+
+T = TypeVar("T")
 
 __all__ = [
     "CHUNK_SIZE",
@@ -50,6 +52,32 @@ UploadSource: TypeAlias = (
     "str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]"
 )
 _STREAM_BUFFER = 4  # chunks a ByteStream reads ahead of its consumer
+
+
+async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking file operation in a thread; a cancellation waits for it to end.
+
+    ``asyncio.to_thread`` lets a cancelled caller go on while the thread still runs: a file
+    opened meanwhile would never be closed, and a file closed by the caller's cleanup could
+    still be written to. Each operation here is short, so cancellation waits for it, then
+    propagates.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(func, *args, **kwargs))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        if not future.cancelled() and future.exception() is None:
+            _release(future.result())
+        raise
+
+
+def _release(result: Any) -> None:
+    """Close what a cancelled ``in_thread`` call opened (a file, or a (file, size) pair)."""
+    for item in result if isinstance(result, tuple) else (result,):
+        if isinstance(item, io.IOBase):
+            with contextlib.suppress(OSError):
+                item.close()
 
 
 class ProgressGuard:
@@ -148,7 +176,7 @@ class _Source:
                 async with self._lock:  # close() waits for a read in progress
                     if self._file is None:
                         raise ValueError("the upload source was closed")
-                    chunk = await asyncio.to_thread(self._file.read, CHUNK_SIZE)
+                    chunk = await in_thread(self._file.read, CHUNK_SIZE)
                 if not chunk:
                     return
                 if not isinstance(chunk, (bytes, bytearray)):
@@ -168,7 +196,7 @@ class _Source:
         async with self._lock:
             file, self._file = self._file, None
             if file is not None and self._owned:
-                await asyncio.to_thread(file.close)
+                await in_thread(file.close)
 
 
 async def _open_source(source: UploadSource) -> _Source:
@@ -183,7 +211,7 @@ async def _open_source(source: UploadSource) -> _Source:
                 f.close()
                 raise
 
-        file, size = await asyncio.to_thread(_open)
+        file, size = await in_thread(_open)
         return _Source(file=file, owned=True, size=size)
     if isinstance(source, (bytes, bytearray, memoryview)):
         view = memoryview(source).cast("B")
@@ -193,7 +221,7 @@ async def _open_source(source: UploadSource) -> _Source:
     if hasattr(source, "read"):
         if isinstance(source, io.TextIOBase):
             raise TypeError("the upload file object must be opened in binary mode ('rb')")
-        return _Source(file=source, size=await asyncio.to_thread(_remaining, source))
+        return _Source(file=source, size=await in_thread(_remaining, source))
     raise TypeError(
         "upload source must be a file path, bytes, a binary file object or an async "
         f"iterable of bytes, got {type(source).__name__}"
@@ -287,11 +315,12 @@ async def open_upload(
 # -- download to a path ---------------------------------------------------------------------
 
 
-def _discard(file: IO[bytes], tmp: str) -> None:
+def _discard(file: IO[bytes] | None, tmp: str) -> None:
     """Close and delete a temporary file. Synchronous on purpose: it must run even while
     the task is being cancelled, and both calls are quick."""
-    with contextlib.suppress(OSError):
-        file.close()
+    if file is not None:
+        with contextlib.suppress(OSError):
+            file.close()
     with contextlib.suppress(OSError):
         os.unlink(tmp)
 
@@ -309,20 +338,22 @@ def file_writer(dest: Path, progress: ProgressGuard) -> ResponseReader:
     async def read(resp: ClientResponse, _limit: int | None) -> Path:
         total = resp.content_length
         tmp = str(dest.parent / f".{dest.name}.{secrets.token_hex(6)}.part")
-        file = await asyncio.to_thread(open, tmp, "xb")  # honours the umask, unlike mkstemp
+        file: IO[bytes] | None = None
         done = False
         try:
+            out: IO[bytes] = await in_thread(open, tmp, "xb")  # honours the umask, unlike mkstemp
+            file = out
             received = 0
             progress(0, total)
             async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
                 try:
-                    await asyncio.to_thread(file.write, chunk)
+                    await in_thread(out.write, chunk)
                 except OSError as exc:
                     progress.keep(exc)
                     raise
                 received += len(chunk)
                 progress(received, total)
-            await asyncio.to_thread(_commit, file, tmp, dest)
+            await in_thread(_commit, out, tmp, dest)
             done = True
         finally:
             if not done:
@@ -378,7 +409,7 @@ def archive_extractor(dest: Path, progress: ProgressGuard) -> ResponseReader:
     moved into place only once the whole answer has arrived."""
 
     async def read(resp: ClientResponse, _limit: int | None) -> list[Path]:
-        staging = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=".bai-download-", dir=dest))
+        staging = Path(await in_thread(tempfile.mkdtemp, prefix=".bai-download-", dir=dest))
         try:
             extracted = staging / "files"
             received = 0
@@ -392,21 +423,21 @@ def archive_extractor(dest: Path, progress: ProgressGuard) -> ResponseReader:
                     raise ValueError("unexpected nested multipart part in a download answer")
                 tar_path = staging / f"part-{index}.tar"
                 index += 1
-                file = await asyncio.to_thread(open, tar_path, "wb")
+                file = await in_thread(open, tar_path, "wb")
                 try:
                     while chunk := await part.read_chunk(CHUNK_SIZE):
-                        await asyncio.to_thread(file.write, chunk)
+                        await in_thread(file.write, chunk)
                         received += len(chunk)
                         progress(received, None)
                 finally:
                     file.close()  # quick; must run during cancellation too
                 try:
-                    await asyncio.to_thread(_extract, tar_path, extracted)
+                    await in_thread(_extract, tar_path, extracted)
                 except (tarfile.TarError, OSError) as exc:
                     progress.keep(exc)
                     raise
-                await asyncio.to_thread(os.unlink, tar_path)
-            return await asyncio.to_thread(_move_into, extracted, dest)
+                await in_thread(os.unlink, tar_path)
+            return await in_thread(_move_into, extracted, dest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # synchronous: see _discard
 
