@@ -115,6 +115,15 @@ async def discard_body(resp: ClientResponse, limit: int | None) -> None:
         pass
 
 
+def _request_fields(method: str, url: URL, parameters: Any) -> dict[str, Any]:
+    """What every error records about its request (the URL and parameters masked)."""
+    return {
+        "request_method": method,
+        "request_url": safe_url(url),
+        "request_parameters": parameters,
+    }
+
+
 def safe_url(url: URL) -> str:
     """The URL as text, with secret-looking query values masked and no user info."""
     if url.user or url.password:
@@ -228,9 +237,7 @@ class Transport:
             title="Request aborted",
             status=408,
             status_text="Request aborted by user",
-            request_method=method,
-            request_url=safe_url(url),
-            request_parameters=parameters,
+            **_request_fields(method, url, parameters),
         )
 
     async def _attempts(
@@ -379,9 +386,7 @@ class Transport:
             title="Request timeout",
             status=408,
             status_text="Timeout exceeded",
-            request_method=method,
-            request_url=safe_url(url),
-            request_parameters=parameters,
+            **_request_fields(method, url, parameters),
             attempts=attempts,
         )
         err.phase = phase
@@ -440,17 +445,13 @@ class Transport:
         else:
             return UnknownError(
                 f"unexpected error while sending: {exc!r}",
-                request_method=method,
-                request_url=safe_url(url),
-                request_parameters=parameters,
+                **_request_fields(method, url, parameters),
             )
         err = RequestError(
             f"sending request has failed: {message}",
             title="Request failed",
             description=message,
-            request_method=method,
-            request_url=safe_url(url),
-            request_parameters=parameters,
+            **_request_fields(method, url, parameters),
         )
         err.sent = sent
         err.retryable = retryable
@@ -477,18 +478,14 @@ class Transport:
                 f"unexpected error while reading the response: {exc!r}",
                 status=resp.status,
                 status_text=resp.reason,
-                request_method=method,
-                request_url=safe_url(url),
-                request_parameters=parameters,
+                **_request_fields(method, url, parameters),
             )
         return ResponseError(
             message,
             title="Response unreadable",
             status=resp.status,
             status_text=resp.reason,
-            request_method=method,
-            request_url=safe_url(url),
-            request_parameters=parameters,
+            **_request_fields(method, url, parameters),
         )
 
     async def _server_error(
@@ -529,9 +526,7 @@ class Transport:
             problem_type=problem_type,
             status=status,
             status_text=reason,
-            request_method=method,
-            request_url=safe_url(url),
-            request_parameters=parameters,
+            **_request_fields(method, url, parameters),
             body=body,
             error_code=problem.get("error_code")
             if isinstance(problem.get("error_code"), str)
