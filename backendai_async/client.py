@@ -226,6 +226,7 @@ class Client(SessionAliases, AuthAliases):
             middlewares=per_request,
             proxy=cfg.proxy,
             max_response_size=cfg.max_response_size,
+            limit=cfg.limit if self._owns_session else 0,
         )
         self._state = ClientState.OPEN
         return self._transport

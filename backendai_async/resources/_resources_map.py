@@ -187,6 +187,8 @@ class PreparedResources:
         Before v6 the manager reads ``cluster_size`` from ``config`` and knows no
         ``cluster_mode``; a multi-node request then fails here, before any request.
         """
+        if not (self.top or self.config or self.slots):
+            return body
         top = dict(self.top)
         config = dict(self.config)
         if not compat.cluster_params_top_level:
@@ -204,6 +206,10 @@ class PreparedResources:
         if config:
             body["config"] = config
         return body
+
+
+_NO_RESOURCES = PreparedResources({}, {}, {})
+"""``resources=None``: shared, never mutated (``apply`` copies before writing)."""
 
 
 def _is_number(value: object) -> bool:
@@ -340,7 +346,7 @@ def prepare_resources(resources: SessionResources | Mapping[str, Any] | None) ->
     type, or two keys that set the same slot (``gpu`` and ``cuda.device``).
     """
     if resources is None:
-        return PreparedResources({}, {}, {})
+        return _NO_RESOURCES
     if isinstance(resources, SessionResources):
         resources = resources.to_js()
     if not isinstance(resources, Mapping):
