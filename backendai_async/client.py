@@ -300,8 +300,8 @@ class Client(SessionAliases, AuthAliases):
             chosen = negotiate(version, self._ceiling)
         except UnsupportedVersionError as exc:
             raise ResponseError(str(exc), title="Unsupported server version", body=info) from exc
-        if chosen.major < ApiVersion.parse(version).major:
-            _log.debug("server speaks %s; using %s", version, chosen)
+        if str(chosen) != version:
+            _log.debug("the server speaks %s; this client speaks %s", version, chosen)
         self._version = chosen
         self._compat = compat_for(chosen)
         self._manager_version = manager

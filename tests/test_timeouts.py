@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -72,10 +71,9 @@ async def test_the_deadline_covers_retries_and_backoff(
     assert 2 <= info.value.attempts <= 4
 
 
-async def test_timeouts_validate_their_values() -> None:
+def test_timeouts_validate_their_values() -> None:
     with pytest.raises(ValueError, match="connect"):
         Timeouts(connect=0)
     with pytest.raises(ValueError, match="read"):
         Timeouts(read=-1)
     assert Timeouts().with_total(None).total is None
-    await asyncio.sleep(0)
