@@ -7,17 +7,20 @@
 
 from ._abort import AbortController, AbortSignal
 from ._login import LoginResult, LoginState
-from .client import Client, ClientClosedError, ClientState, __version__
+from .client import Client, ClientState, __version__
 from .config import ClientConfig, ConnectionMode
 from .errors import (
     AbortError,
     AuthenticationError,
+    ClientClosedError,
     ClientError,
     ErrorType,
+    GraphQLError,
     RequestError,
     RequestTimeoutError,
     ResponseError,
     ServerError,
+    UnderlyingError,
     UnknownError,
 )
 from .resources.sessions import ByteStream, SessionResources
@@ -39,6 +42,7 @@ __all__ = [
     "ClientState",
     "ConnectionMode",
     "ErrorType",
+    "GraphQLError",
     "LoginResult",
     "LoginState",
     "RequestError",
@@ -47,6 +51,7 @@ __all__ = [
     "ServerError",
     "SessionResources",
     "Timeouts",
+    "UnderlyingError",
     "UnknownError",
     "__version__",
 ]

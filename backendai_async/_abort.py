@@ -18,12 +18,13 @@ _ABORT_MSG = "backendai_async: aborted"
 class InFlight:
     """The set of tasks currently inside a call, which an abort cancels."""
 
-    __slots__ = ("_aborted", "_reason", "_tasks")
+    __slots__ = ("_aborted", "_empty", "_reason", "_tasks")
 
     def __init__(self) -> None:
         self._tasks: dict[asyncio.Task[object], int] = {}
         self._aborted: set[asyncio.Task[object]] = set()
         self._reason: str | None = None
+        self._empty: asyncio.Event | None = None
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -39,6 +40,15 @@ class InFlight:
             self._tasks[task] = depth
         else:
             self._tasks.pop(task, None)
+            if not self._tasks and self._empty is not None:
+                self._empty.set()
+
+    async def wait_empty(self) -> None:
+        """Return once no task is inside a call (``close()`` waits for aborted calls)."""
+        if self._tasks:
+            if self._empty is None or self._empty.is_set():
+                self._empty = asyncio.Event()
+            await self._empty.wait()
 
     def abort_all(self, reason: str | None = None) -> int:
         """Cancel every tracked task; return how many were cancelled."""
@@ -54,16 +64,15 @@ class InFlight:
     def claim(self, task: asyncio.Task[object]) -> str | None:
         """If ``task``'s cancellation came from ``abort_all``, absorb it and return the reason.
 
-        Returns None when the cancellation was someone else's (or also someone else's, in a
-        race), in which case ``CancelledError`` must propagate.
+        Returns None when the cancellation was not ours. On Python 3.11+ the task is
+        uncancelled once; the caller checks ``task.cancelling()`` to see whether someone
+        else cancelled it too (then ``CancelledError`` must propagate).
         """
         if task not in self._aborted:
             return None
         self._aborted.discard(task)
         if sys.version_info >= (3, 11):
             task.uncancel()
-            if task.cancelling():
-                return None  # the caller cancelled too: their cancellation wins
         return self._reason or "aborted"
 
     def lost_race(self, task: asyncio.Task[object]) -> bool:

@@ -30,7 +30,7 @@ class Compat:
     create_session_path: str  # "/session" (v5+) or "/kernel/create"
     session_name_field: str  # GraphQL: "session_name" (v5+) or "sess_id"
     resource_slots_path: str  # "/config/resource-slots" or "/etcd/resource-slots"
-    graphql_path: str  # "/admin/graphql" everywhere; "/admin/gql" exists from v6.20210815
+    graphql_path: str  # "/admin/gql" (standard {data, errors}) from v6.20210815, else legacy
     create_image_field: str  # session creation: "image" (v5+) or "lang"
     create_name_field: str  # session creation: "name" (v5+) or "clientSessionToken"
     cluster_params_top_level: bool  # v6+: cluster_size/cluster_mode beside "config"
@@ -49,7 +49,7 @@ def compat_for(version: ApiVersion) -> Compat:
         resource_slots_path=(
             "/config/resource-slots" if version >= _RESOURCE_SLOTS_MOVED else "/etcd/resource-slots"
         ),
-        graphql_path="/admin/graphql",
+        graphql_path="/admin/gql" if version >= _GQL_ENDPOINT else "/admin/graphql",
         create_image_field="image" if sessions else "lang",
         create_name_field="name" if sessions else "clientSessionToken",
         cluster_params_top_level=version >= _CLUSTER_PARAMS,

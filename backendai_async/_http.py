@@ -1,8 +1,15 @@
-"""The one place that sends requests: deadline, retries, aborts, decoding, error mapping.
+"""The one place that sends requests: deadline, aborts, negotiation, retries, error mapping.
 
 Everything above this module (the client, the resources) describes *what* to send; this
-module decides how an aiohttp outcome becomes a value or a :class:`ClientError`. Each
-exception is classified by the phase it happened in (see ``docs/errors.md``).
+module decides how it is sent and how an aiohttp outcome becomes a value or a
+:class:`ClientError`. Each exception is classified by the phase it happened in (see
+``docs/errors.md``), and translated here only, where secrets are masked once.
+
+One call is one scope: its deadline, its ``signal`` and ``client.abort()`` cover every wait
+it makes, in this order: the version negotiation (shared, under a lock), the admission gate
+at the pool limit, connection set-up, each attempt, the waits between attempts, and the
+reader (which may stream a body to a file). The deadline is a timer that cancels the task;
+the cancellation is recognised here and raised as ``RequestTimeoutError``.
 """
 
 from __future__ import annotations
@@ -10,45 +17,56 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import aiohttp
 from aiohttp import ClientResponse
 from yarl import URL
 
 from ._abort import AbortSignal, InFlight
-from ._retry import parse_retry_after, retry_delay
+from ._retry import MAX_RETRY_AFTER, RetryPolicy, parse_retry_after, retry_delay
+from ._secrets import mask_secrets, redact, safe_url, url_secrets
 from .errors import (
     AbortError,
     AuthenticationError,
+    ClientClosedError,
     ClientError,
+    GraphQLError,
     RequestError,
     RequestTimeoutError,
     ResponseError,
     ServerError,
+    UnderlyingError,
     UnknownError,
-    _is_secret_key,
-    mask_secrets,
 )
 from .timeouts import USE_DEFAULT, Timeouts, UseDefault
 
+if TYPE_CHECKING:
+    from ._compat import Compat
+
 __all__ = [
+    "PathSpec",
     "ResponseReader",
     "Transport",
     "decode_body",
     "decode_object",
     "discard_body",
     "read_limited",
+    "safe_url",
 ]
 
 _log = logging.getLogger("backendai_async")
 T = TypeVar("T")
 ResponseReader = Callable[[ClientResponse, "int | None"], Awaitable[Any]]
+PathSpec: TypeAlias = "str | Callable[[Compat], str]"
+"""An API path, or a function of the negotiated version's :class:`Compat` that gives it."""
+Negotiator = Callable[[RetryPolicy, "AbortSignal | None"], Awaitable["Compat"]]
 _ERROR_BODY_LIMIT = 256 * 1024
+_DEADLINE = "backendai_async: deadline"
 
 
 async def read_limited(resp: ClientResponse, limit: int | None) -> bytes:
@@ -115,39 +133,58 @@ async def discard_body(resp: ClientResponse, limit: int | None) -> None:
         pass
 
 
-def _request_fields(method: str, url: URL, parameters: Any) -> dict[str, Any]:
+def _request_fields(method: str, url: URL | str, parameters: Any) -> dict[str, Any]:
     """What every error records about its request (the URL and parameters masked)."""
     return {
         "request_method": method,
-        "request_url": safe_url(url),
+        "request_url": safe_url(url) if isinstance(url, URL) else url,
         "request_parameters": parameters,
     }
 
 
-def safe_url(url: URL) -> str:
-    """The URL as text, with secret-looking query values masked and no user info."""
-    if url.user or url.password:
-        url = url.with_user(None)
-    if url.raw_query_string and any(_is_secret_key(k) for k in url.query):
-        url = url.with_query(
-            [(k, "********" if _is_secret_key(k) else v) for k, v in url.query.items()]
-        )
-    return str(url)
+class _Expiry:
+    """A call's deadline: when it fires, it cancels the call's task (and says so)."""
+
+    __slots__ = ("fired", "handle", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.fired = False
+        self.handle: asyncio.TimerHandle | None = None
+
+    def __call__(self) -> None:
+        self.fired = True
+        self.task.cancel(_DEADLINE)
 
 
 class Transport:
-    """Sends one call through an ``aiohttp.ClientSession`` it does not own."""
+    """Sends every call of one client through an ``aiohttp.ClientSession``.
+
+    The client sets ``compat`` and the header dicts (``plain_headers``, ``json_headers``)
+    when the version is negotiated or the login changes, ``known_secrets`` (masked in every
+    error text) and ``closed``.
+    """
 
     __slots__ = (
         "_base",
         "_client_timeouts",
+        "_default_reader",
         "_gate",
         "_in_flight",
+        "_loop",
         "_max_size",
         "_middlewares",
+        "_negotiate",
+        "_prefix",
         "_proxy",
         "_session",
         "_timeouts",
+        "closed",
+        "compat",
+        "json_headers",
+        "known_secrets",
+        "plain_headers",
+        "probe_headers",
     )
 
     def __init__(
@@ -157,83 +194,154 @@ class Transport:
         timeouts: Timeouts,
         *,
         in_flight: InFlight,
+        negotiate: Negotiator,
         middlewares: Sequence[aiohttp.ClientMiddlewareType] | None = None,
         proxy: URL | None = None,
         max_response_size: int | None = None,
         limit: int = 0,
+        path_prefix: str = "",
+        default_reader: ResponseReader = decode_body,
     ) -> None:
         # Admission gate mirroring the connector's limit: a call waiting for a connection
         # then holds only its own frames, not an aiohttp ClientRequest, timer and middleware
         # chain (10,000 queued calls: 155 -> 71 MiB peak RSS in `python -m bench --only scale`).
         self._gate = asyncio.Semaphore(limit) if limit else None
-        self._client_timeouts: dict[tuple[float | None, Timeouts], aiohttp.ClientTimeout] = {}
+        self._loop = asyncio.get_running_loop()
+        self._client_timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._session = session
         self._base = str(base_url).rstrip("/")
+        self._prefix = path_prefix
         self._timeouts = timeouts
         self._in_flight = in_flight
+        self._negotiate = negotiate
         self._middlewares = tuple(middlewares) if middlewares is not None else None
         self._proxy = proxy
         self._max_size = max_response_size
+        self._default_reader = default_reader
+        self.closed = False
+        self.compat: Compat | None = None
+        self.plain_headers: Mapping[str, str] = {}
+        self.json_headers: Mapping[str, str] = {}
+        self.probe_headers: Mapping[str, str] = {}
+        self.known_secrets: tuple[str, ...] = ()
 
     def url(self, path: str) -> URL:
-        """Endpoint + path (a path prefix of the endpoint is kept); the query may be inline."""
+        """Endpoint + path (SESSION mode adds ``/func`` except to ``/server/*``)."""
         if not path.startswith("/"):
             raise ValueError(f"request path must start with '/': {path!r}")
+        if self._prefix and not path.startswith("/server/"):
+            path = self._prefix + path
         return URL(self._base + path)
+
+    def _aiohttp_timeout(self, timeouts: Timeouts, total: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp's limits for one attempt: connect and idle read (the deadline is ours)."""
+        key = (timeouts.read, total)
+        found = self._client_timeouts.get(key)
+        if found is None:
+            if len(self._client_timeouts) >= 32:
+                self._client_timeouts.clear()
+            found = self._client_timeouts[key] = aiohttp.ClientTimeout(
+                total=total, sock_connect=timeouts.connect, sock_read=timeouts.read
+            )
+        return found
 
     async def call(
         self,
         method: str,
-        url: URL,
+        path: PathSpec | URL,
         *,
-        headers: Mapping[str, str],
         params: Any = None,
+        json: Any = None,
         data: Any = None,
+        headers: Mapping[str, str] | None = None,
         timeout: float | UseDefault | None = USE_DEFAULT,
         signal: AbortSignal | None = None,
-        retry: int = 0,
-        reader: ResponseReader = decode_body,
-        parameters: Any = None,
+        retry: int | RetryPolicy = 0,
+        reader: ResponseReader | None = None,
         idle_timeout: float | UseDefault | None = USE_DEFAULT,
+        parameters: Any = None,
+        versioned: bool = True,
     ) -> Any:
-        """Send, retrying as policy allows within one deadline, and return what ``reader`` read.
+        """Send one call and return what ``reader`` read (decoded body by default).
 
-        ``reader`` consumes the response inside the deadline (``decode_body`` by default; a
-        streaming download passes its own). ``idle_timeout`` overrides the idle-read limit
-        for this call (transfers use it with ``timeout=None``).
+        ``path`` is an API path, a function of the negotiated :class:`Compat` giving one, or
+        an absolute ``URL`` (a storage proxy: sent with no SDK header but the user agent,
+        hence unsigned). ``json`` may also be a function of the ``Compat``. ``versioned``
+        False sends without negotiating and without the version header (``GET /``).
+        ``timeout`` is the deadline of the whole call; ``idle_timeout`` the idle-read limit.
         """
-        task: asyncio.Task[Any] | None = asyncio.current_task()
-        assert task is not None, "backendai_async calls must run inside an asyncio task"
+        policy = RetryPolicy.of(retry)
+        return await self.scoped(
+            lambda deadline: self._run(
+                method,
+                path,
+                params,
+                json,
+                data,
+                headers,
+                signal,
+                policy,
+                reader,
+                idle_timeout,
+                parameters,
+                versioned,
+                deadline,
+            ),
+            method=method,
+            path=path,
+            timeout=timeout,
+            signal=signal,
+            parameters=parameters,
+        )
+
+    async def scoped(
+        self,
+        work: Callable[[float | None], Awaitable[T]],
+        *,
+        method: str,
+        path: PathSpec | URL,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+        parameters: Any = None,
+    ) -> T:
+        """Run ``work(deadline)`` as one call: inside its deadline, abortable, tracked.
+
+        ``deadline`` is the loop time at which the call's timer fires (None: no deadline).
+        ``method``/``path`` name the call in the errors raised here.
+        """
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("backendai_async calls must run inside an asyncio task")
+        loop = task.get_loop()
+        if loop is not self._loop:
+            raise RuntimeError(
+                "this Client was opened on another event loop: a Client (and its aiohttp "
+                "session) belongs to the loop it was first used on; create one per loop"
+            )
+        if self.closed:
+            raise ClientClosedError(
+                "this Client is closed; create a new Client to make calls",
+                title="Client closed",
+                **_request_fields(method, self._shown(path), parameters),
+            )
+        total = self._timeouts.total if timeout is USE_DEFAULT else timeout
+        if total is not None and (isinstance(total, bool) or not total > 0):
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {total!r}")
         if signal is not None and signal.aborted:
-            raise self._abort_error(signal.reason, method, url, parameters)
+            raise self._abort_error(signal.reason, method, self._shown(path), parameters)
         in_flight = self._in_flight
         in_flight.enter(task)
         if signal is not None:
             signal._in_flight.enter(task)
+        expiry: _Expiry | None = None
+        deadline = None
+        if total is not None:
+            expiry = _Expiry(task)
+            deadline = loop.time() + total
+            expiry.handle = loop.call_at(deadline, expiry)
         try:
             try:
-                timeouts = self._timeouts
-                if idle_timeout is not USE_DEFAULT:
-                    timeouts = replace(timeouts, read=idle_timeout)
-                gate = self._gate  # None when the session is the caller's or unlimited
-                if gate is not None:
-                    await gate.acquire()  # NB: held during retry backoff sleeps too
-                try:
-                    result = await self._attempts(
-                        method,
-                        url,
-                        headers,
-                        params,
-                        data,
-                        timeout,
-                        timeouts,
-                        retry,
-                        reader,
-                        parameters,
-                    )
-                finally:
-                    if gate is not None:
-                        gate.release()
+                result = await work(deadline)
                 if in_flight.lost_race(task) or (
                     signal is not None and signal._in_flight.lost_race(task)
                 ):
@@ -241,18 +349,106 @@ class Transport:
                 return result
             except asyncio.CancelledError:
                 reason = in_flight.claim(task)
-                if reason is None and signal is not None:
-                    reason = signal._in_flight.claim(task)
-                if reason is None:
-                    raise
-                raise self._abort_error(reason, method, url, parameters) from None
+                if signal is not None:
+                    reason = signal._in_flight.claim(task) or reason
+                expired = expiry is not None and expiry.fired
+                if sys.version_info >= (3, 11):
+                    if expired:
+                        task.uncancel()
+                    if task.cancelling():
+                        raise  # the caller cancelled too: their cancellation wins
+                if reason is not None:
+                    raise self._abort_error(reason, method, self._shown(path), parameters) from None
+                if expired:
+                    raise self._timeout_error(
+                        "total", total, method, self._shown(path), parameters
+                    ) from None
+                raise
         finally:
+            if expiry is not None and expiry.handle is not None:
+                expiry.handle.cancel()
             in_flight.leave(task)
             if signal is not None:
                 signal._in_flight.leave(task)
 
+    def _shown(self, path: PathSpec | URL) -> URL | str:
+        """The URL an error names before the path is resolved."""
+        if isinstance(path, URL):
+            return path
+        if isinstance(path, str) and path.startswith("/"):
+            return self.url(path)
+        return f"{self._base}/<path of the negotiated version>"
+
+    async def _run(
+        self,
+        method: str,
+        path: PathSpec | URL,
+        params: Any,
+        json_body: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        signal: AbortSignal | None,
+        policy: RetryPolicy,
+        reader: ResponseReader | None,
+        idle_timeout: float | UseDefault | None,
+        parameters: Any,
+        versioned: bool,
+        deadline: float | None,
+    ) -> Any:
+        """Inside the call's scope: negotiate, resolve, describe, wait for the gate, attempt."""
+        if isinstance(path, URL):
+            url = path
+            base = self.probe_headers
+        else:
+            if versioned:
+                compat = self.compat
+                if compat is None:
+                    compat = await self._negotiate(policy, signal)
+                if not isinstance(path, str):
+                    path = path(compat)
+                if callable(json_body):
+                    json_body = json_body(compat)
+                base = self.plain_headers
+            elif isinstance(path, str):
+                base = self.probe_headers
+            else:
+                raise ValueError("an unversioned call needs a plain path")
+            url = self.url(path)
+        if json_body is not None:
+            data = json.dumps(json_body, separators=(",", ":")).encode()
+            if base is self.plain_headers:
+                base = self.json_headers
+            else:
+                base = {**base, "Content-Type": "application/json"}
+            if parameters is None:
+                parameters = json_body
+        if headers:
+            base = {**base, **headers}
+        timeouts = self._timeouts
+        if idle_timeout is not USE_DEFAULT:
+            timeouts = timeouts.with_read(idle_timeout)
+        gate = self._gate  # None when the session is the caller's or unlimited
+        if gate is not None:
+            await gate.acquire()  # inside the deadline; held during retry backoff sleeps too
+        try:
+            return await self._attempts(
+                method,
+                url,
+                base,
+                params,
+                data,
+                policy,
+                timeouts,
+                reader or self._default_reader,
+                parameters,
+                deadline,
+            )
+        finally:
+            if gate is not None:
+                gate.release()
+
     def _abort_error(
-        self, reason: str | None, method: str, url: URL, parameters: Any
+        self, reason: str | None, method: str, url: URL | str, parameters: Any
     ) -> AbortError:
         return AbortError(
             f"request aborted: {reason or 'aborted by the caller'}",
@@ -269,24 +465,14 @@ class Transport:
         headers: Mapping[str, str],
         params: Any,
         data: Any,
-        timeout: float | UseDefault | None,
+        policy: RetryPolicy,
         timeouts: Timeouts,
-        retry: int,
         reader: ResponseReader,
         parameters: Any,
+        deadline: float | None,
     ) -> Any:
-        total = timeouts.total if timeout is USE_DEFAULT else timeout
-        if total is not None and not total > 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {total!r}")
-        if retry == 0:
-            # One attempt: no deadline loop, and the ClientTimeout (an attrs object that is
-            # validated on creation) built once per distinct total, not once per call.
-            key = (total, timeouts)
-            client_timeout = self._client_timeouts.get(key)
-            if client_timeout is None:
-                if len(self._client_timeouts) >= 32:
-                    self._client_timeouts.clear()
-                client_timeout = self._client_timeouts[key] = timeouts.to_aiohttp(total)
+        client_timeout = self._aiohttp_timeout(timeouts, policy.attempt_timeout)
+        if policy.retries == 0:
             return await self._once(
                 method,
                 url,
@@ -295,17 +481,14 @@ class Transport:
                 data,
                 client_timeout,
                 timeouts,
-                total,
+                policy,
                 reader,
                 parameters,
             )
-        loop = asyncio.get_running_loop()
-        deadline = None if total is None else loop.time() + total
+        loop = self._loop
         attempt = 0
+        maybe_acted = False
         while True:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                raise self._timeout_error("total", total, method, url, parameters, attempt)
             try:
                 return await self._once(
                     method,
@@ -313,23 +496,41 @@ class Transport:
                     headers,
                     params,
                     data,
-                    timeouts.to_aiohttp(remaining),
+                    client_timeout,
                     timeouts,
-                    total,
+                    policy,
                     reader,
                     parameters,
                 )
             except ClientError as err:
                 err.attempts = attempt + 1
-                delay = retry_delay(method, err, attempt) if attempt < retry else None
+                if maybe_acted and isinstance(err, ServerError) and err.status == 404:
+                    err.message += " (an earlier attempt may have carried the request out already)"
+                    raise
+                delay = (
+                    retry_delay(method, err, attempt, policy) if attempt < policy.retries else None
+                )
+                asked = err.retry_after if isinstance(err, ServerError) else None
                 if delay is None:
+                    if asked is not None and asked > MAX_RETRY_AFTER and attempt < policy.retries:
+                        err.message += (
+                            f" (the server asked to retry after {asked:g} s, longer than the "
+                            f"{MAX_RETRY_AFTER:g} s the SDK waits; gave up after {attempt + 1}"
+                            " attempts)"
+                        )
                     raise
                 if deadline is not None and loop.time() + delay >= deadline:
+                    why = (
+                        f"the server asked to retry after {asked:g} s"
+                        if asked is not None
+                        else "the next retry"
+                    )
                     err.message += (
-                        f" (gave up after {attempt + 1} attempts: the next retry would pass"
-                        " the deadline)"
+                        f" (gave up after {attempt + 1} attempts: {why}, which would pass the"
+                        " call's deadline)"
                     )
                     raise
+                maybe_acted = maybe_acted or _may_have_acted(err)
                 _log.debug(
                     "retrying %s %s in %.2f s after: %s", method, safe_url(url), delay, err.message
                 )
@@ -345,11 +546,12 @@ class Transport:
         data: Any,
         client_timeout: aiohttp.ClientTimeout,
         timeouts: Timeouts,
-        total: float | None,
+        policy: RetryPolicy,
         reader: ResponseReader,
         parameters: Any,
     ) -> Any:
         started = time.perf_counter()
+        failure: ClientError
         try:
             resp = await self._session.request(
                 method,
@@ -359,49 +561,69 @@ class Transport:
                 headers=headers,
                 timeout=client_timeout,
                 allow_redirects=False,
+                raise_for_status=False,
                 proxy=self._proxy,
                 middlewares=self._middlewares,
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise self._map_send_error(exc, timeouts, total, method, url, parameters) from exc
-        try:
-            status = resp.status
-            if _log.isEnabledFor(logging.DEBUG):
-                _log.debug(
-                    "%s %s -> %d (%.1f ms)",
-                    method,
-                    safe_url(url),
-                    status,
-                    (time.perf_counter() - started) * 1000,
+            failure = self._translated(
+                self._map_send_error(exc, timeouts, policy, method, url, parameters), exc, url
+            )
+        else:
+            try:
+                status = resp.status
+                if _log.isEnabledFor(logging.DEBUG):
+                    _log.debug(
+                        "%s %s -> %d (%.1f ms)",
+                        method,
+                        safe_url(url),
+                        status,
+                        (time.perf_counter() - started) * 1000,
+                    )
+                if status >= 300:
+                    raise await self._server_error(resp, method, url, parameters)
+                return await reader(resp, self._max_size)
+            except asyncio.CancelledError:
+                resp.close()
+                raise
+            except ClientError as err:
+                resp.close()
+                if err.request_method is None:
+                    err.request_method, err.request_url = method, safe_url(url)
+                    err.request_parameters = mask_secrets(parameters)
+                raise
+            except Exception as exc:
+                resp.close()
+                failure = self._translated(
+                    self._map_read_error(exc, resp, timeouts, policy, method, url, parameters),
+                    exc,
+                    url,
                 )
-            if status >= 300:
-                raise await self._server_error(resp, method, url, parameters)
-            return await reader(resp, self._max_size)
-        except asyncio.CancelledError:
-            resp.close()
-            raise
-        except ClientError as err:
-            resp.close()
-            if err.request_method is None:
-                err.request_method, err.request_url = method, safe_url(url)
-                err.request_parameters = mask_secrets(parameters)
-            raise
-        except Exception as exc:
-            resp.close()
-            raise self._map_read_error(exc, resp, timeouts, total, method, url, parameters) from exc
-        finally:
-            resp.release()
+            finally:
+                resp.release()
+        raise failure  # outside the except blocks: no __context__ to the raw exception
 
     # -- error mapping -----------------------------------------------------------------
+
+    def _translated(self, err: ClientError, exc: BaseException, url: URL) -> ClientError:
+        """Mask secrets in ``err``'s texts and give it a masked stand-in for ``exc`` as cause."""
+        known = (*self.known_secrets, *url_secrets(url))
+        err.message = redact(err.message, known)
+        err.title = redact(err.title, known)
+        err.description = redact(err.description, known)
+        cause = UnderlyingError(type(exc), redact(str(exc), known))
+        err.__cause__ = cause.with_traceback(exc.__traceback__)
+        err.__suppress_context__ = True
+        return err
 
     def _timeout_error(
         self,
         phase: str,
         limit: float | None,
         method: str,
-        url: URL,
+        url: URL | str,
         parameters: Any,
         attempts: int = 1,
     ) -> RequestTimeoutError:
@@ -409,6 +631,7 @@ class Transport:
         what = {
             "connect": f"connecting took longer than {shown}",
             "read": f"no data arrived for {shown} (idle read limit)",
+            "attempt": f"no complete answer within the attempt's limit of {shown}",
             "total": f"no complete answer within the call's deadline of {shown}",
         }[phase]
         err = RequestTimeoutError(
@@ -427,7 +650,7 @@ class Transport:
         self,
         exc: BaseException,
         timeouts: Timeouts,
-        total: float | None,
+        policy: RetryPolicy,
         method: str,
         url: URL,
         parameters: Any,
@@ -436,19 +659,21 @@ class Transport:
             return self._timeout_error("connect", timeouts.connect, method, url, parameters)
         if isinstance(exc, aiohttp.SocketTimeoutError):
             return self._timeout_error("read", timeouts.read, method, url, parameters)
-        return self._timeout_error("total", total, method, url, parameters)
+        if policy.attempt_timeout is not None:
+            return self._timeout_error("attempt", policy.attempt_timeout, method, url, parameters)
+        return self._timeout_error("total", None, method, url, parameters)
 
     def _map_send_error(
         self,
         exc: Exception,
         timeouts: Timeouts,
-        total: float | None,
+        policy: RetryPolicy,
         method: str,
         url: URL,
         parameters: Any,
     ) -> ClientError:
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-            return self._map_timeout(exc, timeouts, total, method, url, parameters)
+            return self._map_timeout(exc, timeouts, policy, method, url, parameters)
         sent = True
         retryable = True
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):
@@ -470,11 +695,19 @@ class Transport:
             sent, retryable = False, False
         elif isinstance(exc, (aiohttp.ClientOSError, OSError)):
             message = f"the connection broke while sending the request: {exc}"
+        elif isinstance(exc, aiohttp.ClientResponseError):
+            # A status line arrived but what followed was not HTTP (a bad header line).
+            return ResponseError(
+                f"reading response has failed: the answer is not valid HTTP: {exc.message}",
+                title="Response unreadable",
+                status=exc.status or None,
+                **_request_fields(method, url, parameters),
+            )
         elif isinstance(exc, aiohttp.ClientError):
             message = f"{type(exc).__name__}: {exc}"
         else:
             return UnknownError(
-                f"unexpected error while sending: {exc!r}",
+                f"unexpected error while sending: {type(exc).__name__}: {exc}",
                 **_request_fields(method, url, parameters),
             )
         err = RequestError(
@@ -492,20 +725,22 @@ class Transport:
         exc: Exception,
         resp: ClientResponse,
         timeouts: Timeouts,
-        total: float | None,
+        policy: RetryPolicy,
         method: str,
         url: URL,
         parameters: Any,
     ) -> ClientError:
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-            return self._map_timeout(exc, timeouts, total, method, url, parameters)
-        if isinstance(exc, (ValueError, UnicodeDecodeError)):
+            return self._map_timeout(exc, timeouts, policy, method, url, parameters)
+        if isinstance(exc, (ValueError, RecursionError)) or (
+            isinstance(exc, LookupError) and not isinstance(exc, (KeyError, IndexError))
+        ):  # bad JSON or text, JSON too deep, an unknown charset
             message = f"reading response has failed: unusable {resp.content_type} body: {exc}"
         elif isinstance(exc, (aiohttp.ClientError, OSError)):
-            message = f"reading response has failed: {exc!r}"
+            message = f"reading response has failed: {type(exc).__name__}: {exc}"
         else:
             return UnknownError(
-                f"unexpected error while reading the response: {exc!r}",
+                f"unexpected error while reading the response: {type(exc).__name__}: {exc}",
                 status=resp.status,
                 status_text=resp.reason,
                 **_request_fields(method, url, parameters),
@@ -532,12 +767,19 @@ class Transport:
                 body = json.loads(raw)
             elif raw:
                 body = raw.decode(resp.charset or "utf-8", "replace")
-        except (ValueError, UnicodeDecodeError, ClientError, aiohttp.ClientError, OSError):
+        except (
+            ValueError,
+            UnicodeDecodeError,
+            LookupError,
+            RecursionError,
+            ClientError,
+            aiohttp.ClientError,
+            OSError,
+        ):
             body = None
         problem = body if isinstance(body, dict) else {}
-        title = problem.get("title") if isinstance(problem.get("title"), str) else None
-        msg = problem.get("msg") if isinstance(problem.get("msg"), str) else None
-        detail = msg or title
+        title = _str_field(problem, "title")
+        detail = _problem_detail(problem) or title
         if detail is None and isinstance(body, str) and not body.lstrip().startswith("<"):
             detail = body.strip().splitlines()[0][:200] if body.strip() else None
         if 300 <= status < 400:
@@ -547,23 +789,80 @@ class Transport:
         )
         if detail and "Date/time sync" in detail:
             message += _clock_skew_note(resp.headers.get("Date"))
-        cls = AuthenticationError if status == 401 else ServerError
-        problem_type = problem.get("type") if isinstance(problem.get("type"), str) else None
-        err = cls(
-            message,
-            title=f"{status} {reason}" + (f" - {title}" if title else ""),
-            description=detail or f"{status} {reason}",
-            problem_type=problem_type,
-            status=status,
-            status_text=reason,
+        known = (*self.known_secrets, *url_secrets(url))
+        problem_type = _str_field(problem, "type")
+        fields: dict[str, Any] = {
+            "title": redact(f"{status} {reason}" + (f" - {title}" if title else ""), known),
+            "description": redact(detail or f"{status} {reason}", known),
+            "problem_type": problem_type,
+            "status": status,
+            "status_text": reason,
             **_request_fields(method, url, parameters),
-            body=body,
-            error_code=problem.get("error_code")
-            if isinstance(problem.get("error_code"), str)
-            else None,
-        )
+            "body": body,
+            "error_code": _str_field(problem, "error_code"),
+        }
+        err: ServerError
+        gql_errors = _graphql_errors(problem)
+        if gql_errors is not None:
+            err = GraphQLError(redact(message, known), errors=gql_errors, **fields)
+        elif status == 401:
+            err = AuthenticationError(redact(message, known), **fields)
+        else:
+            err = ServerError(redact(message, known), **fields)
         err.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         return err
+
+
+def _may_have_acted(err: ClientError) -> bool:
+    """Whether the server may have carried out a request that failed this way."""
+    if isinstance(err, RequestError):
+        return err.sent
+    if isinstance(err, ServerError):
+        return err.status in (502, 504)  # a proxy's answer; the server behind may have acted
+    return isinstance(err, RequestTimeoutError)
+
+
+def _str_field(problem: Mapping[str, Any], key: str) -> str | None:
+    value = problem.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _graphql_errors(problem: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The GraphQL error list of a 400 ``graphql-error`` problem (it sits under ``data``)."""
+    kind = _str_field(problem, "type") or ""
+    if not kind.endswith("/graphql-error"):
+        return None
+    data = problem.get("data")
+    if isinstance(data, list):
+        return [e if isinstance(e, dict) else {"message": str(e)} for e in data]
+    return [{"message": _str_field(problem, "msg") or _str_field(problem, "title") or "?"}]
+
+
+def _problem_detail(problem: Mapping[str, Any]) -> str | None:
+    """The server's reason: ``msg``, plus what a validation or GraphQL error says in ``data``."""
+    msg = _str_field(problem, "msg")
+    gql = _graphql_errors(problem)
+    if gql:
+        first = gql[0].get("message")
+        return first if isinstance(first, str) and first else msg
+    data = problem.get("data")
+    if (_str_field(problem, "type") or "").endswith("/invalid-api-params") and data:
+        if isinstance(data, Mapping):
+            reasons = "; ".join(f"{k}: {_short(v)}" for k, v in data.items())
+        else:
+            reasons = _short(data)
+        return f"{msg or 'invalid parameters'}: {reasons}"[:500]
+    return msg
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_short(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_short(v) for v in value)
+    return json.dumps(value, default=str)
 
 
 def _clock_skew_note(server_date: str | None) -> str:

@@ -1,32 +1,36 @@
-"""The Client: lifecycle, version negotiation, and the one public request path.
+"""The Client: lifecycle, version negotiation, GraphQL, and the namespaces.
 
-``Client`` owns (or borrows) one ``aiohttp.ClientSession``. Every SDK method ends in
-:meth:`Client.request`, which negotiates the API version on first use (once, under a lock)
-and hands the call to the transport.
+``Client`` owns (or borrows) one ``aiohttp.ClientSession`` and one :class:`Transport`, the
+only sender. Namespaces (``client.sessions``, ``client.vfolder`` …) are created on first
+use and talk to the client through one narrow interface (:class:`_ClientApi`, see
+``resources/_base.py``); they never touch the client's internals.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import json as json_module
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ._abort import AbortSignal, InFlight
 from ._compat import Compat, compat_for
-from ._http import ResponseReader, Transport, decode_body
-from ._login import LoginState, decode_session_body, restore_cookies
-from .config import ClientConfig, ConnectionMode
-from .errors import ResponseError
+from ._graphql import graphql_reader, is_mutation
+from ._http import PathSpec, Transport, decode_body
+from ._login import LoginState, decode_session_body, jar_cookies, restore_cookies
+from ._retry import RetryPolicy
+from ._secrets import redact
+from .config import ClientConfig, ConnectionMode, check_header_text
+from .errors import ClientClosedError, ResponseError, ServerError
 from .middleware import VERSION_HEADER, HmacSigner
-from .resources.auth import Auth, AuthAliases
-from .resources.sessions import SessionAliases, Sessions
+from .resources._base import Namespace
+from .resources.auth import AuthAliases
+from .resources.sessions import SessionAliases
 from .timeouts import USE_DEFAULT, UseDefault
 from .version import (
     ApiVersion,
@@ -36,12 +40,21 @@ from .version import (
     negotiate,
 )
 
-__all__ = ["Client", "ClientClosedError", "ClientState"]
+if TYPE_CHECKING:
+    from .resources.auth import Auth
+    from .resources.sessions import Sessions
+
+__all__ = ["Client", "ClientState"]
 
 __version__ = "0.1.0"
 _log = logging.getLogger("backendai_async")
 SESSION_ID_HEADER = "X-BackendAI-SessionID"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_CLOSE_WAIT = 5.0  # seconds close() waits for aborted calls to unwind before closing anyway
+
+
+def _graphql_path(compat: Compat) -> str:
+    return compat.graphql_path
 
 
 class ClientState(enum.Enum):
@@ -52,8 +65,58 @@ class ClientState(enum.Enum):
     CLOSED = "closed"
 
 
-class ClientClosedError(RuntimeError):
-    """A call was made on a client that was already closed."""
+class _ClientApi:
+    """The narrow interface the namespaces use (``resources._base.Api``), for one client.
+
+    ``send`` becomes the transport's own ``call`` after the first use, so a namespace call
+    costs no extra frame.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self.config = client.config
+        self.session_mode = client._session_mode
+        self.query = client.query
+
+    def send(self, method: str, path: PathSpec, **kwargs: Any) -> Any:
+        transport = self._client._ready()
+        self.__dict__["send"] = transport.call
+        return transport.call(method, path, **kwargs)
+
+    def compat(self) -> Compat | None:
+        """The negotiated version's table (None before negotiation)."""
+        return self._client._compat
+
+    def supports(self, feature: str) -> bool:
+        return self._client.supports(feature)
+
+    # -- SESSION-mode login state (for client.auth only) -----------------------------------
+
+    @property
+    def login_session_id(self) -> str | None:
+        return self._client._login_session_id
+
+    @login_session_id.setter
+    def login_session_id(self, value: str | None) -> None:
+        self._client._set_login_session_id(value)
+
+    def export_cookies(self) -> dict[str, str]:
+        client = self._client
+        session = client._session
+        if session is not None and not session.closed and client._owns_session:
+            return jar_cookies(session.cookie_jar, client.config.endpoint)
+        return dict(client._pending_cookies)
+
+    def import_cookies(self, cookies: Mapping[str, str]) -> None:
+        """Adopt cookies (only into the client's own jar; a caller's session is left alone)."""
+        client = self._client
+        if not client._owns_session:
+            return
+        session = client._session
+        if session is not None and not session.closed:
+            restore_cookies(session.cookie_jar, client.config.endpoint, cookies)
+        else:
+            client._pending_cookies = dict(cookies)
 
 
 class Client(SessionAliases, AuthAliases):
@@ -66,6 +129,9 @@ class Client(SessionAliases, AuthAliases):
     final request. In SESSION mode, ``login_state=`` restores a login saved with
     ``export_session()`` (no request is sent; see ``docs/modes.md``).
     """
+
+    sessions: Namespace[Sessions] = Namespace(".sessions", "Sessions")
+    auth: Namespace[Auth] = Namespace(".auth", "Auth")
 
     def __init__(
         self,
@@ -82,6 +148,8 @@ class Client(SessionAliases, AuthAliases):
             raise TypeError(f"config must be a ClientConfig, got {type(config).__name__}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise TypeError("session must be an aiohttp.ClientSession")
+        if agent_signature is not None:
+            check_header_text(agent_signature, "agent_signature")
         self._config = config
         self._agent_signature = agent_signature
         self._session_mode = config.connection_mode is ConnectionMode.SESSION
@@ -95,6 +163,7 @@ class Client(SessionAliases, AuthAliases):
         self._transport: Transport | None = None
         self._in_flight = InFlight()
         self._lock: asyncio.Lock | None = None
+        self._closing: asyncio.Future[None] | None = None
         self._ceiling = ApiVersion.parse(config.api_version)
         self._version: ApiVersion | None = None
         self._api_version: str | None = None
@@ -105,15 +174,12 @@ class Client(SessionAliases, AuthAliases):
             config.user_agent or f"Backend.AI Client for Python (backendai_async {__version__})"
         )
         self.user_agent = f"{base_ua}; {agent_signature}" if agent_signature else base_ua
-        self._probe_headers: dict[str, str] = {"User-Agent": self.user_agent}
         self._login_session_id: str | None = None
         self._plain_headers: dict[str, str] = {}
         self._json_headers: dict[str, str] = {}
-        self._rebuild_headers()
-        # Resource namespaces (thin: they describe requests, ``_send`` sends them).
-        self.sessions = Sessions(self)
-        self.auth = Auth(self)
         self._pending_cookies: dict[str, str] = {}  # restored cookies, until the jar exists
+        self._api = _ClientApi(self)
+        self._rebuild_headers()
         if login_state is not None:
             self.auth.import_session(login_state)
 
@@ -153,13 +219,24 @@ class Client(SessionAliases, AuthAliases):
         await self.close()
 
     async def close(self) -> None:
-        """Abort calls in flight (they raise ``AbortError``) and close an owned session."""
-        if self._state is ClientState.CLOSED:
-            return
+        """Abort every queued and in-flight call (they raise ``AbortError``), wait until they
+        have let go, then close an owned session. Concurrent calls all return once closed."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         was_open = self._state is ClientState.OPEN
         self._state = ClientState.CLOSED
+        if self._transport is not None:
+            self._transport.closed = True
         if self._in_flight.abort_all("the client was closed"):
-            await asyncio.sleep(0)  # let the aborted calls unwind and release their connections
+            try:
+                await asyncio.wait_for(self._in_flight.wait_empty(), _CLOSE_WAIT)
+            except asyncio.TimeoutError:
+                _log.debug(
+                    "close(): %d calls still unwinding; closing anyway", len(self._in_flight)
+                )
         if was_open and self._owns_session and self._session is not None:
             await self._session.close()
 
@@ -176,7 +253,7 @@ class Client(SessionAliases, AuthAliases):
 
     def __repr__(self) -> str:
         return (
-            f"Client(endpoint={str(self._config.endpoint)!r}, "
+            f"Client(endpoint={self._config.endpoint_shown!r}, "
             f"mode={self._config.connection_mode.value}, state={self._state.value}, "
             f"api_version={self._api_version!r})"
         )
@@ -195,7 +272,7 @@ class Client(SessionAliases, AuthAliases):
         per_request: tuple[aiohttp.ClientMiddlewareType, ...] | None = None
         if self._session is None:
             if cfg.ssl is False:
-                _log.warning("TLS certificate verification is OFF for %s", cfg.endpoint)
+                _log.warning("TLS certificate verification is OFF for %s", cfg.endpoint_shown)
             connector = aiohttp.TCPConnector(
                 limit=cfg.limit, limit_per_host=cfg.limit_per_host, ssl=cfg.ssl
             )
@@ -207,7 +284,7 @@ class Client(SessionAliases, AuthAliases):
                 cookie_jar=jar,
                 middlewares=middlewares,
                 trust_env=cfg.trust_env,
-                timeout=cfg.timeouts.to_aiohttp(cfg.timeouts.total),
+                timeout=cfg.timeouts.to_aiohttp(None),
             )
             if self._pending_cookies:
                 restore_cookies(jar, cfg.endpoint, self._pending_cookies)
@@ -218,18 +295,24 @@ class Client(SessionAliases, AuthAliases):
             # Per-request middlewares replace the session's: keep its own, then ours.
             own = tuple(getattr(self._session, "_middlewares", ()) or ())
             per_request = (*own, *middlewares)
-        self._transport = Transport(
+        transport = Transport(
             self._session,
             cfg.endpoint,
             cfg.timeouts,
             in_flight=self._in_flight,
+            negotiate=self._negotiate,
             middlewares=per_request,
             proxy=cfg.proxy,
             max_response_size=cfg.max_response_size,
             limit=cfg.limit if self._owns_session else 0,
+            path_prefix="/func" if self._session_mode else "",
+            default_reader=decode_session_body if self._session_mode else decode_body,
         )
+        transport.compat = self._compat
+        self._transport = transport
+        self._push_headers()
         self._state = ClientState.OPEN
-        return self._transport
+        return transport
 
     # -- versions ------------------------------------------------------------------------
 
@@ -258,44 +341,64 @@ class Client(SessionAliases, AuthAliases):
         self, *, timeout: float | UseDefault | None = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> Any:
         """``GET /`` (``GET /func/`` in SESSION mode), unauthenticated: ``{version, manager}``."""
-        transport = self._ready()
-        path = "/func/" if self._session_mode else "/"
-        return await transport.call(
-            "GET", transport.url(path), headers=self._probe_headers, timeout=timeout, signal=signal
-        )
+        return await self._ready().call("GET", "/", versioned=False, timeout=timeout, signal=signal)
 
     async def get_manager_version(
-        self, *, timeout: float | UseDefault | None = USE_DEFAULT, signal: AbortSignal | None = None
+        self,
+        *,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+        retry: int = 0,
     ) -> str:
         """Negotiate (once per client) and return the manager release, e.g. ``"23.09.10"``."""
-        await self._ensure_negotiated(timeout, signal)
+        if self._manager_version is None:
+            transport = self._ready()
+            policy = RetryPolicy.of(retry)
+            await transport.scoped(
+                lambda _deadline: self._negotiate(policy, signal),
+                method="GET",
+                path="/",
+                timeout=timeout,
+                signal=signal,
+            )
         assert self._manager_version is not None
         return self._manager_version
 
-    async def _ensure_negotiated(
-        self, timeout: float | UseDefault | None, signal: AbortSignal | None
-    ) -> str:
-        if self._api_version is not None:
-            return self._api_version
+    async def _negotiate(self, policy: RetryPolicy, signal: AbortSignal | None) -> Compat:
+        """Ask the server's version once, under a lock (waits run inside the caller's call)."""
+        compat = self._compat
+        if compat is not None:
+            return compat
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self._api_version is None:
-                self._apply_server_version(
-                    await self.get_server_version(timeout=timeout, signal=signal)
-                )
-        assert self._api_version is not None
-        return self._api_version
+            if self._compat is None:
+                try:
+                    info = await self._ready().call(
+                        "GET",
+                        "/",
+                        versioned=False,
+                        timeout=None,  # the calling call's deadline covers it
+                        signal=signal,
+                        retry=RetryPolicy.of(policy.retries),
+                        reader=decode_body,
+                    )
+                except ServerError as err:
+                    if self._session_mode and err.status == 404:
+                        err.message += (
+                            " (the endpoint has no /func/: SESSION mode needs a Backend.AI "
+                            "webserver; for a manager use API mode with an access/secret key)"
+                        )
+                    raise
+                self._apply_server_version(info)
+        assert self._compat is not None
+        return self._compat
 
     def _apply_server_version(self, info: Any) -> None:
         version = info.get("version") if isinstance(info, dict) else None
         manager = info.get("manager") if isinstance(info, dict) else None
         if not isinstance(version, str) or not isinstance(manager, str):
-            raise ResponseError(
-                f"the server's version answer is not {{'version', 'manager'}}: {info!r:.200}",
-                title="Unexpected version answer",
-                body=info,
-            )
+            raise ResponseError(_not_a_version_answer(info, self._session_mode), body=info)
         try:
             chosen = negotiate(version, self._ceiling)
         except UnsupportedVersionError as exc:
@@ -307,6 +410,8 @@ class Client(SessionAliases, AuthAliases):
         self._manager_version = manager
         self._features = None
         self._api_version = str(chosen)
+        if self._transport is not None:
+            self._transport.compat = self._compat
         self._rebuild_headers()
 
     def supports(self, feature: str) -> bool:
@@ -348,11 +453,6 @@ class Client(SessionAliases, AuthAliases):
         """Abort every call in flight on this client; each raises ``AbortError``."""
         self._in_flight.abort_all(reason or "aborted by client.abort()")
 
-    def _path(self, path: str) -> str:
-        if self._session_mode and not path.startswith("/server/"):
-            return "/func" + path
-        return path
-
     async def request(
         self,
         method: str,
@@ -369,20 +469,22 @@ class Client(SessionAliases, AuthAliases):
         """Send one signed request and return the decoded body.
 
         JSON → ``dict``/``list``; ``text/*`` → ``str``; other types → ``bytes``; an empty
-        body → ``None``. ``timeout`` is the whole call's deadline in seconds (retries
-        included; ``None`` = no deadline). ``retry`` extra attempts happen only when safe
-        (see ``docs/errors.md``). Raises a :class:`~backendai_async.ClientError` subclass.
+        body → ``None``. ``timeout`` is the whole call's deadline in seconds (negotiation,
+        queueing, retries and waits included; ``None`` = no deadline). ``retry`` extra
+        attempts (at most 10) happen only when safe (see ``docs/errors.md``). Raises a
+        :class:`~backendai_async.ClientError` subclass.
         """
         method = method.upper() if isinstance(method, str) else method
         if method not in _METHODS:
             raise ValueError(f"unsupported HTTP method {method!r}")
-        if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
-            raise ValueError(f"retry must be a non-negative int, got {retry!r}")
+        policy = RetryPolicy.of(retry)
         if signal is not None and not isinstance(signal, AbortSignal):
             raise TypeError("signal must be an AbortSignal (AbortController().signal)")
         if json is not None and data is not None:
             raise ValueError("pass either json= or data=, not both")
-        return await self._send(
+        if not isinstance(path, str):
+            raise ValueError(f"path must be a string starting with '/', got {path!r}")
+        return await self._api.send(
             method,
             path,
             params=params,
@@ -391,57 +493,57 @@ class Client(SessionAliases, AuthAliases):
             headers=headers,
             timeout=timeout,
             signal=signal,
-            retry=retry,
+            retry=policy,
         )
 
-    async def _send(
+    async def query(
         self,
-        method: str,
-        path: str,
+        q: str | Callable[[Compat], str],
+        variables: Mapping[str, Any] | None = None,
         *,
-        params: Any = None,
-        json: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | UseDefault | None = USE_DEFAULT,
         signal: AbortSignal | None = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
         retry: int = 0,
-        reader: ResponseReader = decode_body,
-        idle_timeout: float | UseDefault | None = USE_DEFAULT,
-        parameters: Any = None,
-    ) -> Any:
-        """The request path under every SDK method (arguments already validated).
+        mutation: bool | None = None,
+    ) -> dict[str, Any]:
+        """Run a GraphQL query or mutation and return its ``data`` object.
 
-        ``path`` is the API path (``/session/x``); SESSION mode adds ``/func``. ``reader``
-        consumes the response (streaming downloads pass their own); ``parameters`` is what
-        errors record as the request parameters (masked), defaulting to ``json``.
+        ``POST /admin/gql`` where the server has it, else ``/admin/graphql``. Errors in the
+        answer (HTTP 200 with ``errors``, or 400 ``graphql-error``) raise
+        :class:`~backendai_async.GraphQLError`. A query is retried only with ``retry=``; a
+        mutation never. ``q`` may be a function of the negotiated :class:`Compat` (version-
+        aware field lists); then say ``mutation=`` (else it is read from ``q``).
         """
-        transport = self._ready()
-        url = transport.url(self._path(path))
-        if self._session_mode and reader is decode_body:
-            reader = decode_session_body  # a 200 that wraps a dead login's 401 raises
-        if self._api_version is None:
-            await self._ensure_negotiated(timeout, signal)
-        if json is not None:
-            data = json_module.dumps(json, separators=(",", ":")).encode()
-            base = self._json_headers
+        if isinstance(q, str):
+            if not q.strip():
+                raise ValueError("q must be a non-empty GraphQL document")
+            if mutation is None:
+                mutation = is_mutation(q)
+        elif not callable(q):
+            raise ValueError(f"q must be a GraphQL document string, got {type(q).__name__}")
+        if variables is not None and not isinstance(variables, Mapping):
+            raise ValueError(f"variables must be a mapping, got {type(variables).__name__}")
+        if mutation and retry:
+            raise ValueError("a GraphQL mutation is never retried: pass retry=0")
+        policy = RetryPolicy(RetryPolicy.of(retry).retries, idempotent=not mutation)
+        shown = dict(variables) if variables is not None else None
+        body: Any
+        if isinstance(q, str):
+            body = {"query": q, "variables": shown}
         else:
-            base = self._plain_headers
-        if headers:
-            base = {**base, **headers}
-        return await transport.call(
-            method,
-            url,
-            headers=base,
-            params=params,
-            data=data,
+            text_of = q
+            body = lambda compat: {"query": text_of(compat), "variables": shown}  # noqa: E731
+        result: dict[str, Any] = await self._api.send(
+            "POST",
+            _graphql_path,
+            json=body,
             timeout=timeout,
             signal=signal,
-            retry=retry,
-            reader=reader,
-            idle_timeout=idle_timeout,
-            parameters=json if parameters is None else parameters,
+            retry=policy,
+            reader=graphql_reader(self._session_mode),
+            parameters={"variables": shown},
         )
+        return result
 
     def _set_login_session_id(self, session_id: str | None) -> None:
         """Send ``X-BackendAI-SessionID`` on every call (SESSION mode without cookies)."""
@@ -457,3 +559,35 @@ class Client(SessionAliases, AuthAliases):
             plain[SESSION_ID_HEADER] = self._login_session_id
         self._plain_headers = plain
         self._json_headers = {**plain, "Content-Type": "application/json"}
+        self._push_headers()
+
+    def _push_headers(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        transport.plain_headers = self._plain_headers
+        transport.json_headers = self._json_headers
+        transport.probe_headers = {"User-Agent": self.user_agent}
+        cfg = self._config
+        transport.known_secrets = tuple(
+            s for s in (cfg.secret_key, cfg.password, self._login_session_id, *cfg.url_secrets) if s
+        )
+
+
+def _not_a_version_answer(info: Any, session_mode: bool) -> str:
+    """Why ``GET /`` did not give a version, and which mode or endpoint the user wants."""
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else info
+    if isinstance(text, str) and "<html" in text[:2000].lower():
+        if session_mode:
+            return (
+                "the endpoint answered GET /func/ with an HTML page, not Backend.AI's version "
+                "JSON: is this the webserver's address behind a proxy that rewrites /func?"
+            )
+        return (
+            "the endpoint answered GET / with an HTML page, not the manager's version JSON: "
+            "this looks like a Backend.AI webserver (Web UI). Use "
+            "ClientConfig(user_id, password, endpoint, 'SESSION') for a webserver, or point "
+            "API mode at the manager's address"
+        )
+    shown = redact(repr(info)[:120])
+    return f"the server's version answer is not {{'version', 'manager'}}: {shown}"

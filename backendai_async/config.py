@@ -15,13 +15,30 @@ from typing import Any
 
 from yarl import URL
 
+from ._secrets import MASK as _MASK
 from .timeouts import Timeouts
 from .version import NEWEST_VERSION, ApiVersion
 
-__all__ = ["DEFAULT_ENDPOINT", "ClientConfig", "ConnectionMode"]
+__all__ = ["DEFAULT_ENDPOINT", "ClientConfig", "ConnectionMode", "check_header_text"]
 
 DEFAULT_ENDPOINT = "https://api.backend.ai"
-_MASK = "********"
+_FORBIDDEN = ("\r", "\n", "\x00")
+
+
+def check_header_text(value: object, argument: str) -> str:
+    """A value that goes into a header or the signature: no CR, LF, NUL or outer spaces."""
+    if not isinstance(value, str):
+        raise ValueError(f"{argument} must be a string, got {type(value).__name__}")
+    if any(c in value for c in _FORBIDDEN):
+        raise ValueError(f"{argument} contains a line break or NUL character")
+    if value != value.strip():
+        raise ValueError(f"{argument} has leading or trailing whitespace")
+    return value
+
+
+def _shown(url: URL) -> str:
+    """A URL for reprs and logs: its password (user info) masked."""
+    return str(url.with_password(_MASK)) if url.password else str(url)
 
 
 class ConnectionMode(str, enum.Enum):
@@ -54,12 +71,16 @@ def _endpoint(value: str | URL) -> URL:
     return url.with_path(url.path.rstrip("/") or "/")
 
 
-def _require(value: str | None, argument: str, env: str, mode: ConnectionMode) -> str:
+def _require(
+    value: str | None, argument: str, env: str, mode: ConnectionMode, *, header: bool = True
+) -> str:
     if value is None or not str(value).strip():
         raise ValueError(
             f"{argument} is required in {mode.value} mode: pass {argument}= or set {env}"
         )
-    return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{argument} must be a string, got {type(value).__name__}")
+    return check_header_text(value, argument) if header else value
 
 
 class ClientConfig:
@@ -145,7 +166,11 @@ class ClientConfig:
             uid = user_id if user_id is not None else access_key
             pw = password if password is not None else secret_key
             set_(self, "_user_id", _require(uid, "user_id", "BACKEND_ACCESS_KEY", mode))
-            set_(self, "_password", _require(pw, "password", "BACKEND_SECRET_KEY", mode))
+            set_(
+                self,
+                "_password",
+                _require(pw, "password", "BACKEND_SECRET_KEY", mode, header=False),
+            )
             set_(self, "_access_key", "")
             set_(self, "_secret_key", "")
         if not isinstance(ssl, (bool, ssl_module.SSLContext)):
@@ -160,6 +185,8 @@ class ClientConfig:
             raise ValueError("limit_per_host must be a non-negative int (0 means no limit)")
         if max_response_size is not None and max_response_size <= 0:
             raise ValueError("max_response_size must be positive bytes or None")
+        if user_agent is not None:
+            check_header_text(user_agent, "user_agent")
         version = (
             api_version if isinstance(api_version, ApiVersion) else ApiVersion.parse(api_version)
         )
@@ -204,7 +231,7 @@ class ClientConfig:
             else f"user_id={self._user_id!r}, password={_MASK}"
         )
         return (
-            f"ClientConfig({who}, endpoint={str(self._endpoint)!r}, "
+            f"ClientConfig({who}, endpoint={self.endpoint_shown!r}, "
             f"connection_mode={self._connection_mode.value!r})"
         )
 
@@ -233,6 +260,17 @@ class ClientConfig:
     @property
     def endpoint(self) -> URL:
         return self._endpoint
+
+    @property
+    def endpoint_shown(self) -> str:
+        """The endpoint for logs and reprs (a password in its user info masked)."""
+        return _shown(self._endpoint)
+
+    @property
+    def url_secrets(self) -> tuple[str, ...]:
+        """Passwords carried by the endpoint or proxy URL (masked in every error text)."""
+        urls = (self._endpoint, self.proxy) if self.proxy is not None else (self._endpoint,)
+        return tuple(u.password for u in urls if u.password)
 
     @property
     def endpoint_host(self) -> str:

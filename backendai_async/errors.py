@@ -7,28 +7,31 @@ which it happened (see ``docs/errors.md``). ``asyncio.CancelledError`` is never 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import formatdate
 from typing import Any, ClassVar
 
+from ._secrets import MASK, mask_secrets
+
 __all__ = [
+    "MASK",
     "PROBLEM_BASE",
     "AbortError",
     "AuthenticationError",
+    "ClientClosedError",
     "ClientError",
     "ErrorType",
+    "GraphQLError",
     "RequestError",
     "RequestTimeoutError",
     "ResponseError",
     "ServerError",
+    "UnderlyingError",
     "UnknownError",
     "mask_secrets",
 ]
 
 PROBLEM_BASE = "https://api.backend.ai/probs/"
-MASK = "********"
-_SECRET_WORDS = ("password", "secret", "token", "passwd", "authorization", "cookie", "otp")
 
 
 class ErrorType(enum.IntEnum):
@@ -40,27 +43,6 @@ class ErrorType(enum.IntEnum):
     ERR_ABORT = 3
     ERR_TIMEOUT = 4
     ERR_UNKNOWN = 99
-
-
-def _is_secret_key(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
-def mask_secrets(value: Any) -> Any:
-    """Return a copy of a JSON-like value with every secret-looking field replaced by ``****``.
-
-    Applied to request parameters before they are stored on an error, so that logging or
-    serialising an error can never leak a password or a key.
-    """
-    if isinstance(value, Mapping):
-        return {
-            k: (MASK if isinstance(k, str) and _is_secret_key(k) else mask_secrets(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [mask_secrets(v) for v in value]
-    return value
 
 
 class ClientError(Exception):
@@ -148,6 +130,29 @@ class AuthenticationError(ServerError):
     """A 401: wrong key or signature, an expired login, or a clock too far off."""
 
 
+class GraphQLError(ServerError):
+    """GraphQL ``errors``: in a 200 answer of ``/admin/gql`` or a 400 ``graphql-error``.
+
+    ``errors`` is the server's list (each a dict with ``message`` and, when present,
+    ``path``, ``locations``, ``extensions``); ``data`` is the partial data, if any.
+    ``message`` says the first error's text.
+    """
+
+    default_problem = PROBLEM_BASE + "graphql-error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        data: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errors: list[dict[str, Any]] = list(errors or [])
+        self.data = data
+
+
 class ResponseError(ClientError):
     """A status line arrived but the body could not be read or decoded."""
 
@@ -166,6 +171,16 @@ class RequestError(ClientError):
     default_problem = PROBLEM_BASE + "client-request-error"
     sent: bool = True
     retryable: bool = True  # False for failures that a retry cannot fix (TLS verification)
+
+
+class ClientClosedError(RequestError, RuntimeError):
+    """A call was made on a client that is closed (or whose own aiohttp session is).
+
+    Nothing was sent. Calls already in flight when ``close()`` ran raise ``AbortError``.
+    """
+
+    sent = False
+    retryable = False
 
 
 class AbortError(ClientError):
@@ -188,3 +203,16 @@ class UnknownError(ClientError):
     """Anything that fits no other phase (a bug, most likely: please report it)."""
 
     type = ErrorType.ERR_UNKNOWN
+
+
+class UnderlyingError(Exception):
+    """The ``__cause__`` of a translated error: the low-level exception, secrets masked.
+
+    aiohttp's exceptions can carry the request's URL (with tokens in its query) and its
+    headers (with the signature); this stand-in keeps the exception's type (``exc_type``),
+    its masked text and its traceback, and drops the rest.
+    """
+
+    def __init__(self, exc_type: type[BaseException], text: str) -> None:
+        super().__init__(f"{exc_type.__module__}.{exc_type.__qualname__}: {text}")
+        self.exc_type = exc_type

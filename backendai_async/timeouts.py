@@ -52,6 +52,10 @@ class Timeouts:
         """A copy whose whole-call deadline is ``total``."""
         return replace(self, total=total)
 
+    def with_read(self, read: float | None) -> Timeouts:
+        """A copy whose idle-read limit is ``read`` (transfers set their own)."""
+        return self if read == self.read else replace(self, read=read)
+
     def to_aiohttp(self, total: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's view of one attempt; ``total`` is what remains of the call's deadline."""
         return aiohttp.ClientTimeout(total=total, sock_connect=self.connect, sock_read=self.read)

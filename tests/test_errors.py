@@ -18,6 +18,7 @@ from backendai_async import (
     RequestTimeoutError,
     ResponseError,
     ServerError,
+    UnderlyingError,
     UnknownError,
 )
 from backendai_async.testing import BackendAITestServer, Fault
@@ -41,7 +42,8 @@ async def test_connection_refused_is_a_request_error(free_port: int) -> None:
     assert err.sent is False
     assert f"127.0.0.1:{free_port}" in err.message
     assert err.problem_type.endswith("/client-request-error")
-    assert isinstance(err.__cause__, aiohttp.ClientConnectorError)
+    assert isinstance(err.__cause__, UnderlyingError)
+    assert issubclass(err.__cause__.exc_type, aiohttp.ClientConnectorError)
 
 
 class _NoDns(aiohttp.abc.AbstractResolver):
@@ -222,9 +224,10 @@ async def test_something_unexpected_is_an_unknown_error(client: Client) -> None:
         raise KeyError("bug")
 
     with pytest.raises(UnknownError) as info:
-        await client._send("GET", "/auth/role", reader=broken_reader)
+        await client._api.send("GET", "/auth/role", reader=broken_reader)
     assert info.value.type is ErrorType.ERR_UNKNOWN
-    assert isinstance(info.value.__cause__, KeyError)
+    assert isinstance(info.value.__cause__, UnderlyingError)
+    assert info.value.__cause__.exc_type is KeyError
 
 
 async def test_a_401_is_an_authentication_error_subclass(

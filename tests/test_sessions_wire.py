@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from backendai_async import Client, ClientConfig, ErrorType, RequestTimeoutError, ServerError
+from backendai_async import _retry as retry_module
 from backendai_async.resources import sessions as sessions_module
 from backendai_async.testing import (
     DEFAULT_IMAGE,
@@ -412,7 +413,8 @@ async def test_get_info_of_a_missing_session_is_err_server_404(
 
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sessions_module, "backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(retry_module, "backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(retry_module, "MIN_DELAY", 0.01)
 
 
 def deletes(server: BackendAITestServer) -> list[RecordedRequest]:
@@ -486,7 +488,7 @@ async def test_a_404_after_an_attempt_that_may_have_acted_says_so(
     with pytest.raises(ServerError) as info:
         await client.destroy("sess-01")
     assert info.value.status == 404
-    assert "earlier attempt may have destroyed it" in info.value.message
+    assert "earlier attempt may have carried the request out" in info.value.message
     assert [r.status for r in deletes(server)] == [504, 404]
 
 

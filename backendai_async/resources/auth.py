@@ -17,23 +17,23 @@ from .._login import (
     MONITOR_REFUSED,
     LoginResult,
     LoginState,
-    jar_cookies,
     read_login_answer,
-    restore_cookies,
 )
 from ..errors import (
+    MASK,
     AuthenticationError,
     RequestError,
     RequestTimeoutError,
     ResponseError,
     ServerError,
+    mask_secrets,
 )
 from ..timeouts import USE_DEFAULT, UseDefault
-from ._base import Alias, Resource
+from ._base import Alias, LoginApi, Resource
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
-    from ..client import Client
+    from ..config import ClientConfig
 
 __all__ = ["Auth", "AuthAliases"]
 
@@ -43,6 +43,21 @@ Timeout = float | UseDefault | None
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _masked(body: Any, fields: tuple[str, ...] = ()) -> Any:
+    """``body`` for an error object: secret-looking fields, login ids and ``fields`` masked."""
+    if isinstance(body, Mapping):
+        hidden = {"session_id", "sessionId", *fields}
+        body = {k: (MASK if k in hidden else v) for k, v in body.items()}
+    return mask_secrets(body)
+
+
+def _shape(body: Any) -> str:
+    """What an unexpected answer looks like, without its values (they may be secrets)."""
+    if isinstance(body, dict):
+        return "a JSON object with keys " + ", ".join(sorted(map(str, body))[:10])
+    return "null" if body is None else f"a {type(body).__name__}"
 
 
 def _check_str(name: str, value: Any, *, allow_empty: bool = False) -> str:
@@ -56,8 +71,8 @@ class _Deadline:
 
     __slots__ = ("_at", "_total", "_what")
 
-    def __init__(self, client: Client, timeout: Timeout, what: str) -> None:
-        total = client.config.timeouts.total if timeout is USE_DEFAULT else timeout
+    def __init__(self, config: ClientConfig, timeout: Timeout, what: str) -> None:
+        total = config.timeouts.total if timeout is USE_DEFAULT else timeout
         if total is not None and (
             isinstance(total, bool) or not isinstance(total, (int, float)) or not total > 0
         ):
@@ -91,6 +106,10 @@ class Auth(Resource):
     """
 
     __slots__ = ()
+    _api: LoginApi
+
+    def __init__(self, api: LoginApi) -> None:
+        super().__init__(api)
 
     # -- SESSION mode: the webserver's /server/* routes --------------------------------
 
@@ -109,14 +128,14 @@ class Auth(Resource):
         is confirmed with ``check_login()``. Raises ``ServerError`` (429) after too many
         failed attempts and ``RequestError`` naming the endpoint when it is unreachable.
         """
-        client = self._session_client("login")
+        api = self._session_api("login")
         if otp is not None:
             _check_str("otp", otp)
-        cfg = client.config
+        cfg = api.config
         body = {"username": cfg.user_id, "password": cfg.password}
         if otp is not None:
             body["otp"] = otp
-        deadline = _Deadline(client, timeout, "login()")
+        deadline = _Deadline(cfg, timeout, "login()")
         answer = await self._server_call("/server/login", body, deadline, signal)
         return await self._finish_login(answer, deadline, signal)
 
@@ -134,15 +153,17 @@ class Auth(Resource):
         Without ``token`` the webserver reads its token cookie (``sToken``), e.g. one
         restored with ``import_session()``. The result is handled like ``login()``'s.
         """
-        client = self._session_client("token_login")
+        api = self._session_api("token_login")
         _check_str("token_name", token_name)
         if extra_params is not None and not isinstance(extra_params, Mapping):
             raise ValueError("extra_params must be a mapping")
         body: dict[str, Any] = dict(extra_params or {})
         if token is not None:
             body[token_name] = _check_str("token", token)
-        deadline = _Deadline(client, timeout, "token_login()")
-        answer = await self._server_call("/server/token-login", body, deadline, signal)
+        deadline = _Deadline(api.config, timeout, "token_login()")
+        answer = await self._server_call(
+            "/server/token-login", body, deadline, signal, secret_fields=(token_name,)
+        )
         return await self._finish_login(answer, deadline, signal)
 
     async def login_status(
@@ -153,24 +174,24 @@ class Auth(Resource):
         Both a 401 and a 200 saying ``authenticated: false`` mean "not logged in" (falsy
         result); any other failure raises, so a down webserver is not mistaken for a logout.
         """
-        client = self._session_client("check_login")
+        api = self._session_api("check_login")
         try:
             body = await self._server_call(
-                "/server/login-check", None, _Deadline(client, timeout, "check_login()"), signal
+                "/server/login-check", None, _Deadline(api.config, timeout, "check_login()"), signal
             )
         except AuthenticationError as err:
             return LoginResult(False, fail_reason=err.description or "not logged in")
         if not isinstance(body, dict) or not isinstance(body.get("authenticated"), bool):
             raise ResponseError(
-                f"unexpected login-check answer from the webserver: {body!r:.200}",
+                f"unexpected login-check answer from the webserver: {_shape(body)}",
                 title="Unexpected login-check answer",
-                body=body,
+                body=_masked(body),
             )
         if not body["authenticated"]:
             return LoginResult(False, fail_reason="not logged in (no login, or it has expired)")
         session_id = _text(body.get("session_id"))
-        if session_id is not None and session_id != client._login_session_id:
-            client._set_login_session_id(session_id)
+        if session_id is not None and session_id != api.login_session_id:
+            api.login_session_id = session_id
         data = body.get("data")
         return LoginResult(True, data=data if isinstance(data, dict) else None)
 
@@ -184,11 +205,11 @@ class Auth(Resource):
         self, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> None:
         """End the webserver login (``POST /server/logout``; its empty 201 is a success)."""
-        client = self._session_client("logout")
+        api = self._session_api("logout")
         await self._server_call(
-            "/server/logout", None, _Deadline(client, timeout, "logout()"), signal
+            "/server/logout", None, _Deadline(api.config, timeout, "logout()"), signal
         )
-        client._set_login_session_id(None)
+        api.login_session_id = None
 
     # -- a login as data -----------------------------------------------------------------
 
@@ -198,14 +219,8 @@ class Auth(Resource):
         In memory only; persisting it is the caller's choice. Restore it with
         ``Client(config, login_state=state)`` or ``import_session(state)``.
         """
-        client = self._session_client("export_session")
-        endpoint = client.config.endpoint
-        session = client.session
-        if session is not None and not session.closed:
-            cookies = jar_cookies(session.cookie_jar, endpoint)
-        else:
-            cookies = dict(client._pending_cookies)
-        return LoginState(str(endpoint), client._login_session_id, cookies)
+        api = self._session_api("export_session")
+        return LoginState(str(api.config.endpoint), api.login_session_id, api.export_cookies())
 
     def import_session(self, state: LoginState | Mapping[str, Any]) -> None:
         """Adopt a saved login: later calls carry its session id and cookies. No request is sent.
@@ -214,23 +229,17 @@ class Auth(Resource):
         Cookies go into the client's own cookie jar; with a ``session=`` you passed in, only
         the ``X-BackendAI-SessionID`` header carries the login (your jar is left alone).
         """
-        client = self._session_client("import_session")
+        api = self._session_api("import_session")
         if not isinstance(state, LoginState):
             state = LoginState.from_dict(state)
-        endpoint = client.config.endpoint
+        endpoint = api.config.endpoint
         if state.endpoint.rstrip("/") != str(endpoint).rstrip("/"):
             raise ValueError(
                 f"this login state belongs to {state.endpoint!r}, not to this client's "
                 f"endpoint {str(endpoint)!r}"
             )
-        client._set_login_session_id(state.session_id)
-        if not client._owns_session:
-            return
-        session = client.session
-        if session is not None and not session.closed:
-            restore_cookies(session.cookie_jar, endpoint, state.cookies)
-        else:
-            client._pending_cookies = dict(state.cookies)
+        api.login_session_id = state.session_id
+        api.import_cookies(state.cookies)
 
     # -- account calls (both modes; plain API calls) -----------------------------------
 
@@ -247,7 +256,7 @@ class Auth(Resource):
             "username": _check_str("user_id", user_id),
             "password": _check_str("password", password),
         }
-        return await self._client._send(
+        return await self._api.send(
             "POST", "/auth/signout", json=body, timeout=timeout, signal=signal
         )
 
@@ -268,7 +277,7 @@ class Auth(Resource):
         }
         if new_password != new_password2:
             raise ValueError("new_password and new_password2 differ")
-        return await self._client._send(
+        return await self._api.send(
             "POST", "/auth/update-password", json=body, timeout=timeout, signal=signal
         )
 
@@ -285,21 +294,21 @@ class Auth(Resource):
             "email": _check_str("email", email),
             "full_name": _check_str("full_name", full_name, allow_empty=True),
         }
-        return await self._client._send(
+        return await self._api.send(
             "POST", "/auth/update-full-name", json=body, timeout=timeout, signal=signal
         )
 
     # -- internals -------------------------------------------------------------------------
 
-    def _session_client(self, what: str) -> Client:
-        client = self._client
-        if not client._session_mode:
+    def _session_api(self, what: str) -> LoginApi:
+        api = self._api
+        if not api.session_mode:
             raise ValueError(
                 f"{what}() needs a SESSION-mode client: ClientConfig(user_id, password, "
                 f"webserver_endpoint, 'SESSION'); this client is in API mode and signs every "
                 f"call with its keypair instead"
             )
-        return client
+        return api
 
     async def _server_call(
         self,
@@ -307,21 +316,23 @@ class Auth(Resource):
         body: Mapping[str, Any] | None,
         deadline: _Deadline,
         signal: AbortSignal | None,
+        *,
+        secret_fields: tuple[str, ...] = (),
     ) -> Any:
         """One ``/server/*`` request; an unreachable webserver or a 429 gets a clear message."""
-        client = self._client
         reader = read_login_answer if path in ("/server/login", "/server/token-login") else None
         try:
-            await client._ensure_negotiated(deadline.left(), signal)
-            if reader is None:
-                return await client._send(
-                    "POST", path, json=body, timeout=deadline.left(), signal=signal
-                )
-            return await client._send(
-                "POST", path, json=body, timeout=deadline.left(), signal=signal, reader=reader
+            return await self._api.send(
+                "POST",
+                path,
+                json=body,
+                timeout=deadline.left(),
+                signal=signal,
+                reader=reader,
+                parameters=_masked(body, secret_fields) if body else None,
             )
         except RequestError as err:
-            endpoint = str(client.config.endpoint)
+            endpoint = self._api.config.endpoint_shown
             unreachable = RequestError(
                 f"cannot reach the Backend.AI webserver at {endpoint}: {err.description}",
                 title="Webserver unreachable",
@@ -357,17 +368,17 @@ class Auth(Resource):
     async def _finish_login(
         self, answer: tuple[Any, str | None], deadline: _Deadline, signal: AbortSignal | None
     ) -> LoginResult:
-        client = self._client
+        api = self._api
         body, header_session_id = answer
         if not isinstance(body, dict) or not isinstance(body.get("authenticated"), bool):
             raise ResponseError(
-                f"unexpected login answer from the webserver: {body!r:.200}",
+                f"unexpected login answer from the webserver: {_shape(body)}",
                 title="Unexpected login answer",
-                body=body,
+                body=_masked(body),
             )
         data = body.get("data") if isinstance(body.get("data"), dict) else None
         if not body["authenticated"]:
-            client._set_login_session_id(None)
+            api.login_session_id = None
             problem = data or {}
             reason = _text(problem.get("details")) or _text(problem.get("title"))
             _log.debug("webserver login refused: %s", reason)
@@ -378,11 +389,10 @@ class Auth(Resource):
                 data=data,
             )
         if header_session_id:
-            client._set_login_session_id(header_session_id)
+            api.login_session_id = header_session_id
         if (data or {}).get("role") == "monitor":
             await self.logout(timeout=deadline.left(), signal=signal)
             return LoginResult(False, fail_reason=MONITOR_REFUSED, data=data)
-        await client._ensure_negotiated(deadline.left(), signal)
         status = await self.login_status(timeout=deadline.left(), signal=signal)
         if not status:
             return LoginResult(

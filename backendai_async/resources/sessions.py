@@ -44,7 +44,7 @@ from urllib.parse import quote
 
 from .._abort import AbortSignal
 from .._http import decode_object, discard_body
-from .._retry import RETRY_STATUSES, backoff
+from .._retry import RetryPolicy
 from .._transfer import (
     ByteStream,
     ProgressCallback,
@@ -56,15 +56,14 @@ from .._transfer import (
     open_byte_stream,
     open_upload,
 )
-from ..errors import ClientError, RequestError, RequestTimeoutError, ServerError
+from ..errors import ClientError, ServerError
 from ..timeouts import USE_DEFAULT, UseDefault
-from ._base import Alias, Resource
+from ._base import Alias, Api, Resource
 from ._resources_map import PreparedResources, SessionResources, prepare_resources
 
 if TYPE_CHECKING:
     from .._compat import Compat
-    from .._http import ResponseReader
-    from ..client import Client
+    from .._http import PathSpec, ResponseReader
 
 __all__ = [
     "CREATE_TIMEOUT",
@@ -196,22 +195,16 @@ class Sessions(Resource):
 
     __slots__ = ("_downloads_by_post",)
 
-    def __init__(self, client: Client) -> None:
-        super().__init__(client)
+    def __init__(self, api: Api) -> None:
+        super().__init__(api)
         self._downloads_by_post = False
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _prefix(self, timeout: Timeout, signal: AbortSignal | None) -> str:
-        """``/session`` or ``/kernel``: the negotiated version decides (negotiates once)."""
-        client = self._client
-        await client._ensure_negotiated(timeout, signal)
-        return client.compat.session_prefix
-
     def _idle(self, idle_timeout: Timeout) -> float | None:
         if idle_timeout is not USE_DEFAULT:
             return idle_timeout
-        read = self._client.config.timeouts.read
+        read = self._api.config.timeouts.read
         return read if read is not None else TRANSFER_IDLE_TIMEOUT
 
     def generate_session_id(self, length: int = 8, nosuffix: bool = False) -> str:
@@ -233,15 +226,16 @@ class Sessions(Resource):
     ) -> Any:
         if timeout is USE_DEFAULT:
             timeout = max(CREATE_TIMEOUT, prepared.max_wait_seconds + 15.0)
-        client = self._client
-        await client._ensure_negotiated(timeout, signal)
-        compat = client.compat
-        if image is not None:
-            body[compat.create_image_field] = image
-        body[compat.create_name_field] = name
-        prepared.apply(body, compat)
-        return await client._send(
-            "POST", path_of(compat), json=body, timeout=timeout, signal=signal, reader=decode_object
+
+        def describe(compat: Compat) -> dict[str, Any]:
+            full = dict(body)
+            if image is not None:
+                full[compat.create_image_field] = image
+            full[compat.create_name_field] = name
+            return prepared.apply(full, compat)
+
+        return await self._api.send(
+            "POST", path_of, json=describe, timeout=timeout, signal=signal, reader=decode_object
         )
 
     # -- creation ---------------------------------------------------------------------
@@ -319,10 +313,9 @@ class Sessions(Resource):
     ) -> Any:
         """``GET /session/{id}``: status, image, resource slots … of one session."""
         ref, query = _segment(session_id), _owner(owner_key)
-        prefix = await self._prefix(timeout, signal)
-        return await self._client._send(
+        return await self._api.send(
             "GET",
-            f"{prefix}/{ref}",
+            lambda c: f"{c.session_prefix}/{ref}",
             params=query or None,
             timeout=timeout,
             signal=signal,
@@ -342,9 +335,12 @@ class Sessions(Resource):
         ref, query = _segment(session_id), _owner(owner_key)
         if kernel_id is not None:
             query.append(("kernel_id", _text(kernel_id, "kernel_id")))
-        prefix = await self._prefix(timeout, signal)
-        return await self._client._send(
-            "GET", f"{prefix}/{ref}/logs", params=query or None, timeout=timeout, signal=signal
+        return await self._api.send(
+            "GET",
+            lambda c: f"{c.session_prefix}/{ref}/logs",
+            params=query or None,
+            timeout=timeout,
+            signal=signal,
         )
 
     async def get_task_logs(
@@ -356,9 +352,12 @@ class Sessions(Resource):
     ) -> Any:
         """A batch task's logs as text (``session_id`` is the session's UUID)."""
         query = [("session_name", _text(session_id, "session_id"))]
-        prefix = await self._prefix(timeout, signal)
-        return await self._client._send(
-            "GET", f"{prefix}/_/logs", params=query, timeout=timeout, signal=signal
+        return await self._api.send(
+            "GET",
+            lambda c: f"{c.session_prefix}/_/logs",
+            params=query,
+            timeout=timeout,
+            signal=signal,
         )
 
     async def list_files(
@@ -375,10 +374,9 @@ class Sessions(Resource):
         as the JS SDK does, in the query. The answer's ``files`` is JSON text on 23.09.
         """
         ref, path = _segment(session_id), _text(path, "path")
-        prefix = await self._prefix(timeout, signal)
-        return await self._client._send(
+        return await self._api.send(
             "GET",
-            f"{prefix}/{ref}/files",
+            lambda c: f"{c.session_prefix}/{ref}/files",
             params=[("path", path)],
             json={"path": path},
             timeout=timeout,
@@ -408,33 +406,14 @@ class Sessions(Resource):
             raise ValueError(f"forced must be a bool, got {forced!r}")
         if forced:
             query.append(("forced", "true"))
-        total = DESTROY_TIMEOUT if timeout is USE_DEFAULT else timeout
-        loop = asyncio.get_running_loop()
-        deadline = None if total is None else loop.time() + total
-        prefix = await self._prefix(total, signal)
-        path = f"{prefix}/{ref}"
-        maybe_destroyed = False
-        attempt = 0
-        while True:
-            limit = DESTROY_ATTEMPT_TIMEOUT
-            if deadline is not None:
-                limit = min(limit, max(deadline - loop.time(), 0.001))
-            try:
-                return await self._client._send(
-                    "DELETE", path, params=query or None, timeout=limit, signal=signal
-                )
-            except ClientError as err:
-                err.attempts = attempt + 1
-                if maybe_destroyed and isinstance(err, ServerError) and err.status == 404:
-                    err.message += " (an earlier attempt may have destroyed it already)"
-                    raise
-                delay = _destroy_retry_delay(err, attempt) if attempt < DESTROY_RETRIES else None
-                if delay is None or (deadline is not None and loop.time() + delay >= deadline):
-                    raise
-                maybe_destroyed = maybe_destroyed or _may_have_acted(err)
-                _log.debug("retrying destroy of %s in %.2f s after: %s", session_id, delay, err)
-                await asyncio.sleep(delay)
-                attempt += 1
+        return await self._api.send(
+            "DELETE",
+            lambda c: f"{c.session_prefix}/{ref}",
+            params=query or None,
+            timeout=DESTROY_TIMEOUT if timeout is USE_DEFAULT else timeout,
+            signal=signal,
+            retry=RetryPolicy(DESTROY_RETRIES, attempt_timeout=DESTROY_ATTEMPT_TIMEOUT),
+        )
 
     async def restart(
         self,
@@ -446,9 +425,12 @@ class Sessions(Resource):
     ) -> None:
         """Restart the session's containers (their working directory is kept)."""
         ref, query = _segment(session_id), _owner(owner_key)
-        prefix = await self._prefix(timeout, signal)
-        await self._client._send(
-            "PATCH", f"{prefix}/{ref}", params=query or None, timeout=timeout, signal=signal
+        await self._api.send(
+            "PATCH",
+            lambda c: f"{c.session_prefix}/{ref}",
+            params=query or None,
+            timeout=timeout,
+            signal=signal,
         )
 
     async def rename_session(
@@ -462,9 +444,12 @@ class Sessions(Resource):
         """Rename a RUNNING session (the manager refuses other states)."""
         ref = _segment(session_id)
         name = check_session_name(new_name, "new_name")
-        prefix = await self._prefix(timeout, signal)
-        await self._client._send(
-            "POST", f"{prefix}/{ref}/rename", json={"name": name}, timeout=timeout, signal=signal
+        await self._api.send(
+            "POST",
+            lambda c: f"{c.session_prefix}/{ref}/rename",
+            json={"name": name},
+            timeout=timeout,
+            signal=signal,
         )
 
     # -- code execution ---------------------------------------------------------------
@@ -497,10 +482,9 @@ class Sessions(Resource):
         if opts is not None and not isinstance(opts, Mapping):
             raise ValueError(f"opts must be a mapping, got {type(opts).__name__}")
         body = {"mode": mode, "code": code or "", "runId": run, "options": dict(opts or {})}
-        prefix = await self._prefix(timeout, signal)
-        return await self._client._send(
+        return await self._api.send(
             "POST",
-            f"{prefix}/{ref}",
+            lambda c: f"{c.session_prefix}/{ref}",
             json=body,
             timeout=timeout,
             signal=signal,
@@ -516,9 +500,8 @@ class Sessions(Resource):
     ) -> None:
         """Interrupt the code running in the session (like Ctrl-C)."""
         ref = _segment(session_id)
-        prefix = await self._prefix(timeout, signal)
-        await self._client._send(
-            "POST", f"{prefix}/{ref}/interrupt", timeout=timeout, signal=signal
+        await self._api.send(
+            "POST", lambda c: f"{c.session_prefix}/{ref}/interrupt", timeout=timeout, signal=signal
         )
 
     # -- services ---------------------------------------------------------------------
@@ -551,9 +534,12 @@ class Sessions(Resource):
             body["arguments"] = _json_text(args, "args")
         if timeout is USE_DEFAULT:
             timeout = START_SERVICE_TIMEOUT
-        prefix = await self._prefix(timeout, signal)
-        return await self._client._send(
-            "POST", f"{prefix}/{ref}/start-service", json=body, timeout=timeout, signal=signal
+        return await self._api.send(
+            "POST",
+            lambda c: f"{c.session_prefix}/{ref}/start-service",
+            json=body,
+            timeout=timeout,
+            signal=signal,
         )
 
     async def shutdown_service(
@@ -567,10 +553,9 @@ class Sessions(Resource):
         """Stop an app started with :meth:`start_service`."""
         ref = _segment(session_id)
         query = [("service_name", _text(service_name, "service_name"))]
-        prefix = await self._prefix(timeout, signal)
-        await self._client._send(
+        await self._api.send(
             "POST",
-            f"{prefix}/{ref}/shutdown-service",
+            lambda c: f"{c.session_prefix}/{ref}/shutdown-service",
             params=query,
             timeout=timeout,
             signal=signal,
@@ -601,10 +586,9 @@ class Sessions(Resource):
         idle = self._idle(idle_timeout)
         body = await open_upload(path, source, guard)  # a missing file fails before sending
         try:
-            prefix = await self._prefix(timeout, signal)
-            await self._client._send(
+            await self._api.send(
                 "POST",
-                f"{prefix}/{ref}/upload",
+                lambda c: f"{c.session_prefix}/{ref}/upload",
                 data=body,
                 timeout=timeout,
                 idle_timeout=idle,
@@ -621,7 +605,7 @@ class Sessions(Resource):
 
     async def _fetch(
         self,
-        path: str,
+        path: PathSpec,
         query: list[tuple[str, str]],
         body: dict[str, Any],
         reader: ResponseReader,
@@ -631,10 +615,9 @@ class Sessions(Resource):
     ) -> Any:
         """GET with the parameters in the query and the JSON body the manager reads; newer
         managers want POST (they answer GET with "deprecated"), remembered per client."""
-        client = self._client
         if not self._downloads_by_post:
             try:
-                return await client._send(
+                return await self._api.send(
                     "GET",
                     path,
                     params=query,
@@ -647,9 +630,9 @@ class Sessions(Resource):
             except ServerError as err:
                 if not _is_deprecated_get(err):
                     raise
-                _log.debug("%s: the server takes downloads by POST from now on", path)
+                _log.debug("the server takes downloads by POST from now on")
                 self._downloads_by_post = True
-        return await client._send(
+        return await self._api.send(
             "POST",
             path,
             json=body,
@@ -661,7 +644,7 @@ class Sessions(Resource):
 
     async def _download(
         self,
-        path: str,
+        path: PathSpec,
         query: list[tuple[str, str]],
         body: dict[str, Any],
         reader: ResponseReader | None,
@@ -730,12 +713,11 @@ class Sessions(Resource):
         guard = ProgressGuard(progress)
         target = None if dest is None else await asyncio.to_thread(_single_target, dest, file)
         idle = self._idle(idle_timeout)
-        prefix = await self._prefix(timeout, signal)
         reader = None if target is None else file_writer(target, guard)
         return cast(
             "Path | ByteStream",
             await self._download(
-                f"{prefix}/{ref}/download_single",
+                lambda c: f"{c.session_prefix}/{ref}/download_single",
                 [("file", file)],
                 {"file": file},
                 reader,
@@ -793,12 +775,11 @@ class Sessions(Resource):
         guard = ProgressGuard(progress)
         target = None if dest is None else await asyncio.to_thread(_existing_dir, dest)
         idle = self._idle(idle_timeout)
-        prefix = await self._prefix(timeout, signal)
         reader = None if target is None else archive_extractor(target, guard)
         return cast(
             "list[Path] | ByteStream",
             await self._download(
-                f"{prefix}/{ref}/download",
+                lambda c: f"{c.session_prefix}/{ref}/download",
                 [("files", name) for name in names],
                 {"files": names},
                 reader,
@@ -808,30 +789,6 @@ class Sessions(Resource):
                 signal,
             ),
         )
-
-
-def _may_have_acted(err: ClientError) -> bool:
-    """Whether the manager may have carried out a request that failed this way."""
-    if isinstance(err, RequestError):
-        return err.sent
-    if isinstance(err, ServerError):
-        return err.status in (502, 504)  # a proxy's answer; the manager may have acted
-    return isinstance(err, RequestTimeoutError)
-
-
-def _destroy_retry_delay(err: ClientError, attempt: int) -> float | None:
-    """How long to wait before repeating a DELETE after ``err``, or None if it is final.
-
-    DELETE is idempotent, so a broken connection or an attempt's own timeout may be
-    repeated; of the answers, only those that say "try again" (429, 502-504) are.
-    """
-    if isinstance(err, RequestError):
-        return backoff(attempt) if err.retryable else None
-    if isinstance(err, RequestTimeoutError):
-        return backoff(attempt)
-    if isinstance(err, ServerError) and err.status in RETRY_STATUSES:
-        return err.retry_after if err.retry_after is not None else backoff(attempt)
-    return None
 
 
 # -- JS-named aliases on the client ---------------------------------------------------------
