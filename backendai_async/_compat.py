@@ -6,8 +6,10 @@ a new server release means editing this file only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from .version import ApiVersion
 
@@ -34,6 +36,11 @@ class Compat:
     create_image_field: str  # session creation: "image" (v5+) or "lang"
     create_name_field: str  # session creation: "name" (v5+) or "clientSessionToken"
     cluster_params_top_level: bool  # v6+: cluster_size/cluster_mode beside "config"
+    gql_renames: Mapping[str, str]  # GraphQL field names this version spells differently
+
+
+_NO_RENAMES: Mapping[str, str] = MappingProxyType({})
+_BEFORE_V5_RENAMES: Mapping[str, str] = MappingProxyType({"session_name": "sess_id"})
 
 
 @lru_cache(maxsize=32)
@@ -53,4 +60,5 @@ def compat_for(version: ApiVersion) -> Compat:
         create_image_field="image" if sessions else "lang",
         create_name_field="name" if sessions else "clientSessionToken",
         cluster_params_top_level=version >= _CLUSTER_PARAMS,
+        gql_renames=_NO_RENAMES if sessions else _BEFORE_V5_RENAMES,
     )

@@ -40,6 +40,7 @@ from backendai_async.testing import (
     WebUser,
     problem_response,
 )
+from backendai_async.testing._users import EXAMPLE_USERS
 
 from .conftest import acquired_connections
 
@@ -184,7 +185,7 @@ async def test_the_js_readme_flow_logs_in_calls_through_func_and_logs_out(
     assert webserver.count("GET", "/func/") == 1  # negotiated once, through the webserver
 
     answer = await client.request("POST", "/admin/graphql", json=GQL)
-    assert answer == {"echo": {"query": GQL["query"], "variables": None}}
+    assert answer == {"user": EXAMPLE_USERS[USER.access_key]}
     sent = _last(webserver, "/func/admin/graphql")
     assert "Authorization" not in sent.headers  # nothing is signed in SESSION mode
     assert sent.json == GQL

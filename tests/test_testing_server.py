@@ -29,6 +29,7 @@ from backendai_async.testing import (
     Fault,
     ServerState,
 )
+from backendai_async.testing._users import EXAMPLE_USERS
 
 ADMIN_AK = "AKIAIOSFODNN7EXAMPLE"
 USER_AK = "AKIANABBDUSEREXAMPLE"
@@ -408,12 +409,20 @@ async def test_echo_route_reports_what_it_saw(
 async def test_graphql_legacy_and_standard_shapes(
     server: BackendAITestServer, http: aiohttp.ClientSession
 ) -> None:
-    query = {"query": "{ images { name } }", "variables": {"a": 1}}
-    echo = {"query": query["query"], "variables": {"a": 1}}
+    query = {"query": "{ me: user { email } }", "variables": {"a": 1}}
+    me = {"me": EXAMPLE_USERS[ADMIN_AK]}
     status, body, _ = await signed(http, "POST", server.url("/admin/graphql"), json_body=query)
-    assert (status, body) == (200, {"echo": echo})
+    assert (status, body) == (200, me)
     status, body, _ = await signed(http, "POST", server.url("/admin/gql"), json_body=query)
-    assert (status, body) == (200, {"data": {"echo": echo}})
+    assert (status, body) == (200, {"data": me})
+    unknown = {"query": "query {\n  nope { x }\n}"}
+    error = {
+        "message": 'Cannot query field "nope" on type "Queries".',
+        "locations": [{"line": 2, "column": 3}],
+        "path": ["nope"],
+    }
+    status, body, _ = await signed(http, "POST", server.url("/admin/gql"), json_body=unknown)
+    assert (status, body) == (200, {"data": None, "errors": [error]})
 
 
 async def test_graphql_superadmin_only_field(

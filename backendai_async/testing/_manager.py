@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -28,7 +27,6 @@ from ._verify import (
     FIRST_BODYLESS_VERSION,
     PROBLEM_BASE,
     accepted_versions,
-    parse_api_version,
     verify_signature,
 )
 
@@ -48,6 +46,7 @@ Role = Literal["superadmin", "admin", "user"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RouteInstaller = Callable[[web.Application, "ServerState"], None]
 GraphQLResolver = Callable[[Mapping[str, Any] | None, "Keypair"], Any]
+"""An old-style GraphQL resolver; new code registers ``testing.GraphQLField``s."""
 
 EXAMPLE_KEYPAIRS: Mapping[str, str] = {
     "AKIAIOSFODNN7EXAMPLE": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -55,7 +54,6 @@ EXAMPLE_KEYPAIRS: Mapping[str, str] = {
 }
 DEFAULT_GROUP_ID = "0b7c1f2e-4a55-4c3e-9d7a-1a2b3c4d5e10"
 RECORD_BODY_LIMIT = 1024 * 1024
-SUPERADMIN_GQL_FIELDS = frozenset({"agent", "agents", "agent_list"})
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,8 @@ class ServerState:
         self.groups: set[str] = {DEFAULT_GROUP_ID}
         self.public_handlers: set[Handler] = set()
         self.streaming_handlers: set[Handler] = set()
-        self.graphql_fields: dict[str, GraphQLResolver] = {}
+        self.graphql_fields: dict[str, Any] = {}
+        """Root field name -> ``GraphQLField`` (or an old-style ``GraphQLResolver``)."""
         self.extras: dict[str, Any] = {}
         """Free space for route modules' own state."""
         self._arrival = asyncio.Event()
@@ -478,72 +477,6 @@ async def _auth_role(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _forbidden_fields(query: str) -> list[dict[str, Any]]:
-    """GraphQL errors for superadmin-only fields, with the position the manager reports."""
-    errors = []
-    for m in re.finditer(r"(?<![$\w])(" + "|".join(SUPERADMIN_GQL_FIELDS) + r")(?!\w)", query):
-        line = query.count("\n", 0, m.start()) + 1
-        column = m.start() - (query.rfind("\n", 0, m.start()) + 1) + 1
-        errors.append(
-            {
-                "message": "Forbidden operation. (superadmin privilege required)",
-                "locations": [{"line": line, "column": column}],
-                "path": [m.group(1)],
-            }
-        )
-    return errors
-
-
-async def _graphql(request: web.Request, *, legacy: bool) -> web.StreamResponse:
-    state = request.app[STATE_KEY]
-    kp = state.keypair_of(request)
-    assert kp is not None
-    try:
-        params = await _params(request)
-    except ValueError:
-        return _invalid_params(None, "Malformed body")
-    if not isinstance(params, dict):
-        return _invalid_params("value is not a dict")
-    errors: dict[str, Any] = {}
-    if not isinstance(params.get("query"), str):
-        errors["query"] = "is required" if "query" not in params else "value is not a string"
-    if params.get("variables") is not None and not isinstance(params["variables"], dict):
-        errors["variables"] = {"0": "value should be None", "1": "value is not a dict"}
-    errors.update(_unknown_keys(params, {"query", "variables", "operation_name", "operationName"}))
-    if errors:
-        return _invalid_params(errors)
-    query: str = params["query"]
-    variables: Mapping[str, Any] | None = params.get("variables")
-    gql_errors = [] if kp.is_superadmin else _forbidden_fields(query)
-    data: dict[str, Any] = {e["path"][0]: None for e in gql_errors}
-    for name, resolver in state.graphql_fields.items():
-        if name not in data and re.search(r"(?<![$\w])" + re.escape(name) + r"(?!\w)", query):
-            data[name] = resolver(variables, kp)
-    if not data:
-        data["echo"] = {"query": query, "variables": variables}
-    if legacy:
-        if gql_errors:
-            return problem_response(
-                400, "graphql-error", "GraphQL-generated error.", data=gql_errors
-            )
-        return web.json_response(data)
-    body: dict[str, Any] = {"data": data}
-    if gql_errors:
-        body["errors"] = gql_errors
-    return web.json_response(body)
-
-
-async def _graphql_legacy(request: web.Request) -> web.StreamResponse:
-    return await _graphql(request, legacy=True)
-
-
-async def _graphql_standard(request: web.Request) -> web.StreamResponse:
-    announced = parse_api_version(request.app[STATE_KEY].api_version)
-    if announced is not None and announced < (6, "20210815"):
-        return problem_response(404, "url-not-found", "Unknown URL path.", data=request.path)
-    return await _graphql(request, legacy=False)
-
-
 async def _test_echo(request: web.Request) -> web.StreamResponse:
     """Reflects what the server saw, for signing tests with odd paths and queries."""
     state = request.app[STATE_KEY]
@@ -573,8 +506,6 @@ def _install_core_routes(app: web.Application, state: ServerState) -> None:
         router.add_route("GET", path, _auth_test)
         router.add_route("POST", path, _auth_test)
     router.add_route("GET", "/auth/role", _auth_role)
-    router.add_route("POST", "/admin/graphql", _graphql_legacy)
-    router.add_route("POST", "/admin/gql", _graphql_standard)
     router.add_route("*", "/_test/echo/{tail:.*}", _test_echo)
 
 
@@ -583,7 +514,10 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
 
     The compute-session routes are always installed, as on a real manager.
     """
-    from ._sessions import register_session_routes  # imports this module: import lazily
+    from ._agents import register_agent_fields  # these import this module: import lazily
+    from ._graphql import register_graphql_routes
+    from ._sessions import register_session_routes
+    from ._users import register_user_fields
 
     app = web.Application(
         middlewares=[
@@ -598,9 +532,16 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     app[STATE_KEY] = state
     app.on_response_prepare.append(_on_prepare)
     _install_core_routes(app, state)
-    register_session_routes(app, state)
+    builtin: tuple[RouteInstaller, ...] = (
+        register_graphql_routes,
+        register_agent_fields,
+        register_user_fields,
+        register_session_routes,
+    )
+    for install in builtin:
+        install(app, state)
     for install in extra_routes:
-        if install is not register_session_routes:
+        if install not in builtin:
             install(app, state)
     return app
 

@@ -1,0 +1,349 @@
+"""The fake manager's GraphQL: ``POST /admin/graphql`` (legacy) and ``/admin/gql``.
+
+No GraphQL engine: the document's root fields (with their aliases and arguments) are found
+by a small parser, each is answered by the :class:`GraphQLField` registered under its name,
+and the answer has the real manager's shapes:
+
+* ``/admin/gql``: HTTP 200 ``{"data": {...}}``, plus ``"errors": [...]`` when a field failed
+  (its data is then ``null``);
+* ``/admin/graphql``: bare data on success, HTTP 400 ``graphql-error`` with the error list
+  under ``"data"`` on any error (as 23.09 does).
+
+Route modules (sessions, vfolders, admin objects) register their fields with
+:func:`register_graphql_field`; a resolver receives a :class:`GraphQLContext` (arguments
+with variables substituted, the caller's keypair, the server state) and returns the field's
+value, or raises :class:`GraphQLFieldError`. Selections are not applied: resolvers return
+whole objects, and the SDK reads what it asked for. Nothing here imports the SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ._manager import STATE_KEY, Keypair, ServerState, problem_response
+from ._verify import parse_api_version
+
+__all__ = [
+    "FORBIDDEN_SUPERADMIN",
+    "GraphQLContext",
+    "GraphQLField",
+    "GraphQLFieldError",
+    "RootField",
+    "parse_root_fields",
+    "register_graphql_field",
+]
+
+FORBIDDEN_SUPERADMIN = "Forbidden operation. (superadmin privilege required)"
+FORBIDDEN_ADMIN = "Forbidden operation. (admin privilege required)"
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+class GraphQLFieldError(Exception):
+    """Raised by a resolver: becomes one entry of the answer's ``errors``."""
+
+    def __init__(self, message: str, extensions: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = dict(extensions) if extensions else None
+
+
+@dataclass(frozen=True)
+class RootField:
+    """One root field of a document: ``alias: name(args) { ... }`` at its position."""
+
+    name: str
+    alias: str
+    args: dict[str, Any]
+    line: int
+    column: int
+
+
+@dataclass
+class GraphQLContext:
+    """What a resolver gets: the field's arguments (variables substituted) and the caller."""
+
+    args: dict[str, Any]
+    variables: Mapping[str, Any]
+    keypair: Keypair
+    state: ServerState
+    field: RootField
+    mutation: bool
+
+
+Resolver = Callable[[GraphQLContext], Any]
+
+
+@dataclass(frozen=True)
+class GraphQLField:
+    """A root field the fake answers; ``role`` is the least role allowed to ask for it."""
+
+    name: str
+    resolve: Resolver
+    role: str = "user"  # "user", "admin" or "superadmin"
+    mutation: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def register_graphql_field(state: ServerState, gql_field: GraphQLField) -> GraphQLField:
+    """Answer ``gql_field.name`` from now on (replacing an earlier registration)."""
+    state.graphql_fields[gql_field.name] = gql_field
+    return gql_field
+
+
+# -- a very small GraphQL reader ----------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def skip(self) -> None:
+        text = self.text
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c in " \t\r\n,\ufeff":
+                self.pos += 1
+            elif c == "#":
+                end = text.find("\n", self.pos)
+                self.pos = len(text) if end < 0 else end
+            else:
+                return
+
+    def peek(self) -> str:
+        self.skip()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise ValueError(f"Syntax Error: Expected {char!r} at offset {self.pos}")
+        self.pos += 1
+
+    def name(self) -> str:
+        self.skip()
+        m = _NAME.match(self.text, self.pos)
+        if m is None:
+            raise ValueError(f"Syntax Error: Expected Name at offset {self.pos}")
+        self.pos = m.end()
+        return m.group()
+
+    def position(self) -> tuple[int, int]:
+        before = self.text[: self.pos]
+        return before.count("\n") + 1, self.pos - (before.rfind("\n") + 1) + 1
+
+    def value(self, variables: Mapping[str, Any]) -> Any:
+        c = self.peek()
+        text = self.text
+        if c == "$":
+            self.pos += 1
+            return variables.get(self.name())
+        if c == '"':
+            end = self.pos + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            raw = text[self.pos : end + 1]
+            self.pos = end + 1
+            return json.loads(raw)
+        if c == "[":
+            self.pos += 1
+            items = []
+            while self.peek() != "]":
+                items.append(self.value(variables))
+            self.pos += 1
+            return items
+        if c == "{":
+            self.pos += 1
+            obj = {}
+            while self.peek() != "}":
+                key = self.name()
+                self.expect(":")
+                obj[key] = self.value(variables)
+            self.pos += 1
+            return obj
+        m = _NUMBER.match(text, self.pos)
+        if m is not None:
+            self.pos = m.end()
+            number = m.group()
+            return float(number) if any(ch in number for ch in ".eE") else int(number)
+        word = self.name()
+        return {"true": True, "false": False, "null": None}.get(word, word)
+
+    def skip_block(self) -> None:
+        """Skip a ``{ ... }`` selection set (strings inside are honoured)."""
+        self.expect("{")
+        depth = 1
+        text = self.text
+        while depth and self.pos < len(text):
+            c = text[self.pos]
+            if c == '"':
+                self.value({})
+                continue
+            if c == "#":
+                self.skip()
+                continue
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            self.pos += 1
+        if depth:
+            raise ValueError("Syntax Error: Expected '}'")
+
+
+def parse_root_fields(document: str, variables: Mapping[str, Any]) -> tuple[bool, list[RootField]]:
+    """``(is_mutation, root fields)`` of a document's first operation; ValueError if broken."""
+    reader = _Reader(document)
+    mutation = False
+    if reader.peek() != "{":
+        kind = reader.name()
+        if kind not in ("query", "mutation", "subscription"):
+            raise ValueError(f"Syntax Error: Unexpected Name {kind!r}")
+        mutation = kind == "mutation"
+        if reader.peek() not in ("(", "{", "@"):
+            reader.name()  # the operation's name
+        if reader.peek() == "(":  # variable definitions
+            depth = 0
+            while True:
+                c = reader.text[reader.pos] if reader.pos < len(reader.text) else ""
+                if not c:
+                    raise ValueError("Syntax Error: Expected ')'")
+                depth += {"(": 1, ")": -1}.get(c, 0)
+                reader.pos += 1
+                if depth == 0:
+                    break
+    reader.expect("{")
+    fields: list[RootField] = []
+    while reader.peek() != "}":
+        if not reader.peek():
+            raise ValueError("Syntax Error: Expected '}'")
+        reader.skip()
+        line, column = reader.position()
+        name = alias = reader.name()
+        if reader.peek() == ":":
+            reader.pos += 1
+            name = reader.name()
+        args: dict[str, Any] = {}
+        if reader.peek() == "(":
+            reader.pos += 1
+            while reader.peek() != ")":
+                key = reader.name()
+                reader.expect(":")
+                args[key] = reader.value(variables)
+            reader.pos += 1
+        if reader.peek() == "{":
+            reader.skip_block()
+        fields.append(RootField(name, alias, args, line, column))
+    return mutation, fields
+
+
+# -- the routes ----------------------------------------------------------------------------
+
+
+def _allowed(role: str, keypair: Keypair) -> str | None:
+    if role == "superadmin" and not keypair.is_superadmin:
+        return FORBIDDEN_SUPERADMIN
+    if role == "admin" and not keypair.is_admin:
+        return FORBIDDEN_ADMIN
+    return None
+
+
+def _as_field(value: Any, name: str) -> GraphQLField:
+    """Old-style registrations (``resolver(variables, keypair)``) still work."""
+    if isinstance(value, GraphQLField):
+        return value
+    return GraphQLField(name, lambda ctx: value(ctx.variables, ctx.keypair))
+
+
+def answer_document(
+    state: ServerState, keypair: Keypair, document: str, variables: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """``(data, errors)`` for a document, as the manager's GraphQL would give them."""
+    try:
+        mutation, roots = parse_root_fields(document, variables)
+    except ValueError as exc:
+        return None, [{"message": str(exc), "locations": [{"line": 1, "column": 1}]}]
+    data: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for root in roots:
+        registered = state.graphql_fields.get(root.name)
+        where = {"locations": [{"line": root.line, "column": root.column}], "path": [root.alias]}
+        if registered is None:
+            kind = "Mutations" if mutation else "Queries"
+            return None, [
+                {"message": f'Cannot query field "{root.name}" on type "{kind}".', **where}
+            ]
+        gql_field = _as_field(registered, root.name)
+        refusal = _allowed(gql_field.role, keypair)
+        if refusal is not None:
+            data[root.alias] = None
+            errors.append({"message": refusal, **where})
+            continue
+        ctx = GraphQLContext(dict(root.args), variables, keypair, state, root, mutation)
+        try:
+            data[root.alias] = gql_field.resolve(ctx)
+        except GraphQLFieldError as exc:
+            data[root.alias] = None
+            entry: dict[str, Any] = {"message": exc.message, **where}
+            if exc.extensions:
+                entry["extensions"] = exc.extensions
+            errors.append(entry)
+    return data, errors
+
+
+def _invalid_params(data: Any, msg: str = "Input validation error") -> web.Response:
+    return problem_response(
+        400, "invalid-api-params", "Missing or invalid API parameters.", msg, data
+    )
+
+
+async def _graphql(request: web.Request, *, legacy: bool) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    kp = state.keypair_of(request)
+    assert kp is not None
+    try:
+        params = json.loads(await request.read()) if request.body_exists else {}
+    except ValueError:
+        return _invalid_params(None, "Malformed body")
+    if not isinstance(params, dict):
+        return _invalid_params("value is not a dict")
+    errors: dict[str, Any] = {}
+    if not isinstance(params.get("query"), str):
+        errors["query"] = "is required" if "query" not in params else "value is not a string"
+    if params.get("variables") is not None and not isinstance(params["variables"], dict):
+        errors["variables"] = {"0": "value should be None", "1": "value is not a dict"}
+    allowed = {"query", "variables", "operation_name", "operationName"}
+    errors.update({k: f"{k} is not allowed key" for k in params if k not in allowed})
+    if errors:
+        return _invalid_params(errors)
+    data, gql_errors = answer_document(state, kp, params["query"], params.get("variables") or {})
+    if legacy:
+        if gql_errors:
+            return problem_response(
+                400, "graphql-error", "GraphQL-generated error.", data=gql_errors
+            )
+        return web.json_response(data)
+    body: dict[str, Any] = {"data": data}
+    if gql_errors:
+        body["errors"] = gql_errors
+    return web.json_response(body)
+
+
+async def _graphql_legacy(request: web.Request) -> web.StreamResponse:
+    return await _graphql(request, legacy=True)
+
+
+async def _graphql_standard(request: web.Request) -> web.StreamResponse:
+    announced = parse_api_version(request.app[STATE_KEY].api_version)
+    if announced is not None and announced < (6, "20210815"):
+        return problem_response(404, "url-not-found", "Unknown URL path.", data=request.path)
+    return await _graphql(request, legacy=False)
+
+
+def register_graphql_routes(app: web.Application, state: ServerState) -> None:
+    """``POST /admin/graphql`` and ``POST /admin/gql`` (the latter from v6.20210815)."""
+    app.router.add_route("POST", "/admin/graphql", _graphql_legacy)
+    app.router.add_route("POST", "/admin/gql", _graphql_standard)
