@@ -584,6 +584,15 @@ class Transport:
                     )
                 if status >= 300:
                     raise await self._server_error(resp, method, url, parameters)
+                if status < 200:  # an interim or upgrade answer is not the call's answer
+                    raise ResponseError(
+                        f"reading response has failed: the server answered {status} "
+                        f"{resp.reason or ''}".rstrip()
+                        + ", not a final answer",
+                        title="Response unusable",
+                        status=status,
+                        status_text=resp.reason,
+                    )
                 return await reader(resp, self._max_size)
             except asyncio.CancelledError:
                 resp.close()
@@ -697,10 +706,9 @@ class Transport:
             message = f"the connection broke while sending the request: {exc}"
         elif isinstance(exc, aiohttp.ClientResponseError):
             # A status line arrived but what followed was not HTTP (a bad header line).
-            return ResponseError(
+            return ResponseError(  # its status is aiohttp's parser code, not the server's
                 f"reading response has failed: the answer is not valid HTTP: {exc.message}",
                 title="Response unreadable",
-                status=exc.status or None,
                 **_request_fields(method, url, parameters),
             )
         elif isinstance(exc, aiohttp.ClientError):

@@ -351,6 +351,8 @@ class Client(SessionAliases, AuthAliases):
         retry: int = 0,
     ) -> str:
         """Negotiate (once per client) and return the manager release, e.g. ``"23.09.10"``."""
+        if self._state is ClientState.CLOSED:
+            raise ClientClosedError("this Client is closed; create a new Client to make calls")
         if self._manager_version is None:
             transport = self._ready()
             policy = RetryPolicy.of(retry)

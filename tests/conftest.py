@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import socket
+import traceback
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -103,9 +104,35 @@ class _SecretWatch(logging.Handler):
     def leaks(self) -> list[str]:
         texts = list(self.lines)
         for err in self.errors:
-            texts += [repr(err), str(err), repr(err.to_dict())]
+            texts += error_graph_texts(err)
         blob = "\n".join(texts)
         return sorted(s for s in self.secrets if len(s) >= 8 and s in blob)
+
+
+def error_graph_texts(err: BaseException) -> list[str]:
+    """Everything a logger could print of an error: str, repr, to_dict(), the formatted
+    traceback, and the same for every exception of its __cause__/__context__ chain."""
+    texts: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [err]
+    while pending:
+        exc = pending.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        texts += [
+            str(exc),
+            repr(exc),
+            *traceback.format_exception(type(exc), exc, exc.__traceback__),
+        ]
+        to_dict = getattr(exc, "to_dict", None)
+        if callable(to_dict):
+            texts.append(repr(to_dict()))
+        for attr in ("request_parameters", "body", "request_info", "headers"):
+            if hasattr(exc, attr):
+                texts.append(repr(getattr(exc, attr)))
+        pending += [exc.__cause__, exc.__context__]
+    return texts
 
 
 _WATCH = _SecretWatch()

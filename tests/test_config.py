@@ -8,7 +8,7 @@ import ssl
 import pytest
 from yarl import URL
 
-from backendai_async import ClientConfig, ConnectionMode, Timeouts
+from backendai_async import Client, ClientConfig, ConnectionMode, Timeouts
 
 AK, SK = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -164,3 +164,34 @@ def test_from_env_uses_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("BACKEND_ENDPOINT", "http://10.0.0.1:8081")
     monkeypatch.delenv("BACKEND_ENDPOINT_TYPE", raising=False)
     assert ClientConfig.from_env().endpoint_host == "10.0.0.1:8081"
+
+
+@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\x00b", " ak", "ak ", "\tak"])
+def test_header_values_are_refused_when_they_could_break_a_header(bad: str) -> None:
+    with pytest.raises(ValueError, match="access_key"):
+        ClientConfig(bad, SK)
+    with pytest.raises(ValueError, match="secret_key"):
+        ClientConfig(AK, bad)
+    with pytest.raises(ValueError, match="user_id"):
+        ClientConfig(bad, "pw", "http://127.0.0.1:8090", "SESSION")
+    with pytest.raises(ValueError, match="user_agent"):
+        ClientConfig(AK, SK, user_agent=bad)
+    with pytest.raises(ValueError, match="agent_signature"):
+        Client(ClientConfig(AK, SK), agent_signature=bad)
+
+
+def test_a_password_is_sent_in_a_json_body_so_any_text_is_fine() -> None:
+    for password in (" pass word ", "pass\nword"):
+        cfg = ClientConfig("me@x.org", password, "http://127.0.0.1:8090", "SESSION")
+        assert cfg.password == password
+
+
+def test_passwords_in_endpoint_and_proxy_urls_are_masked_in_reprs() -> None:
+    cfg = ClientConfig(
+        AK, SK, "http://me:endpoint-pw@127.0.0.1:8081", proxy="http://u:proxy-pw@p:3128"
+    )
+    client = Client(cfg)
+    for text in (repr(cfg), str(cfg), repr(client)):
+        assert "endpoint-pw" not in text
+        assert "proxy-pw" not in text
+    assert set(cfg.url_secrets) == {"endpoint-pw", "proxy-pw"}
