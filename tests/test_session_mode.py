@@ -50,6 +50,7 @@ ADMIN = USERS["admin@lablup.com"]
 WRONG_PASSWORD = "not-the-password-4711"
 SESSION_HEADER = "X-BackendAI-SessionID"
 GQL = {"query": "{ user { email } }"}
+PROBLEM_AUTH = "https://api.backend.ai/probs/auth-failed"
 
 
 # -- a few /auth routes of the real manager, for the account calls --------------------------
@@ -467,6 +468,53 @@ async def test_a_wrong_password_gives_a_falsy_result_with_the_servers_reason(
     assert await client.check_login() is False
     assert client.export_session().session_id is None
     assert webserver.login_history[USER.email][1] == 1
+
+
+async def test_a_wrong_password_answered_with_401_like_26x_is_the_same_falsy_result(
+    make_client: MakeClient, manager: BackendAITestServer
+) -> None:
+    async with BackendAITestWebserver(
+        manager, refused_login_status=401, logout_status=200
+    ) as webserver:
+        endpoint = str(webserver.endpoint)
+        result = await make_client(password=WRONG_PASSWORD, endpoint=endpoint).login()
+        assert _last(webserver, "/server/login").status == 401
+        assert not result
+        assert result.fail_reason == "User credential mismatch."
+        assert result.fail_type == "https://api.backend.ai/probs/auth-failed"
+        right = make_client(endpoint=endpoint)
+        assert await right.login()
+        await right.logout()  # an empty 200
+        assert _last(webserver, "/server/logout").status == 200
+        assert await right.check_login() is False
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (500, {"authenticated": False, "data": {"title": "boom"}}, ServerError),
+        (429, {"authenticated": False, "data": None}, ServerError),
+        (401, {"type": PROBLEM_AUTH, "title": "Unauthorized"}, AuthenticationError),
+        (502, "Bad Gateway", ServerError),
+    ],
+)
+async def test_a_login_answer_that_is_a_failure_still_raises(
+    status: int, body: Any, error: type[ServerError]
+) -> None:
+    async def login(request: web.Request) -> web.Response:
+        if isinstance(body, str):
+            return web.Response(status=status, text=body)
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_post("/server/login", login)
+    app.router.add_get("/func/", lambda r: _version())
+    async with TestServer(app, host="127.0.0.1") as srv:
+        cfg = ClientConfig(USER.email, USER.password, str(srv.make_url("/")), "SESSION")
+        async with Client(cfg) as client:
+            with pytest.raises(error) as info:
+                await client.login()
+    assert info.value.status == status
 
 
 async def test_too_many_failed_logins_raise_a_429_until_the_block_ends(

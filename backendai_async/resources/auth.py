@@ -66,6 +66,23 @@ def _check_str(name: str, value: Any, *, allow_empty: bool = False) -> str:
     return value
 
 
+def _is_refusal(err: ServerError) -> bool:
+    """A login refused for its credentials, as 26.x webservers answer it.
+
+    They relay the manager's status (401, or 403 for an inactive account) with the body a
+    23.09 webserver sends as a 200: ``{"authenticated": false, "data": {problem}}``. That is
+    a falsy ``LoginResult``, not an error; a 429 (blocked), a 5xx or any other body is not.
+    """
+    body = err.body
+    return (
+        err.status is not None
+        and 400 <= err.status < 500
+        and err.status != 429
+        and isinstance(body, dict)
+        and body.get("authenticated") is False
+    )
+
+
 class _Deadline:
     """One deadline over the several requests of a composite call (login = POST + check)."""
 
@@ -123,7 +140,8 @@ class Auth(Resource):
         """Log in with the config's user id and password; falsy result when refused.
 
         A refusal (wrong password, 2FA needed: see ``needs_otp``) is a falsy
-        :class:`LoginResult` with ``fail_reason``; a ``monitor`` account is logged out
+        :class:`LoginResult` with ``fail_reason``, whether the webserver answers it with 200
+        (23.09) or with the manager's 401 (26.x); a ``monitor`` account is logged out
         again (the JS SDK's rule). On success the API version is negotiated and the login
         is confirmed with ``check_login()``. Raises ``ServerError`` (429) after too many
         failed attempts and ``RequestError`` naming the endpoint when it is unreachable.
@@ -204,7 +222,7 @@ class Auth(Resource):
     async def logout(
         self, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> None:
-        """End the webserver login (``POST /server/logout``; its empty 201 is a success)."""
+        """End the webserver login (``POST /server/logout``; its empty 201/200 is a success)."""
         api = self._session_api("logout")
         await self._server_call(
             "/server/logout", None, _Deadline(api.config, timeout, "logout()"), signal
@@ -345,6 +363,8 @@ class Auth(Resource):
             unreachable.sent, unreachable.retryable = err.sent, err.retryable
             raise unreachable from err
         except ServerError as err:
+            if reader is not None and _is_refusal(err):
+                return err.body, None  # 26.x: a wrong password is a 401 with the usual body
             if err.status != 429:
                 raise
             blocked = ServerError(

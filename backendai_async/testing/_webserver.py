@@ -183,6 +183,9 @@ class BackendAITestWebserver:
     (seconds a login lives), ``login_allowed_fail_count`` and ``login_block_time``.
     ``unauthenticated_status`` chooses how ``/func/*`` answers without a login: 401 (23.09)
     or 200 with the manager's 401 wrapped in GraphQL ``errors`` (newer servers).
+    ``refused_login_status`` is the HTTP status of a login refused for its credentials (the
+    body is ``{"authenticated": false, "data": {problem}}`` either way): 200 on 23.09, the
+    manager's 401 on 26.x. ``logout_status`` is 201 (23.09) or 200 (26.x), with an empty body.
     """
 
     def __init__(
@@ -197,10 +200,16 @@ class BackendAITestWebserver:
         login_allowed_fail_count: int = 10,
         login_block_time: float = 1200,
         unauthenticated_status: Literal[401, 200] = 401,
+        refused_login_status: Literal[200, 401] = 200,
+        logout_status: Literal[201, 200] = 201,
         auth_token_name: str = "sToken",
     ) -> None:
         if unauthenticated_status not in (401, 200):
             raise ValueError("unauthenticated_status must be 401 or 200")
+        if refused_login_status not in (200, 401):
+            raise ValueError("refused_login_status must be 200 or 401")
+        if logout_status not in (201, 200):
+            raise ValueError("logout_status must be 201 or 200")
         self.manager = manager if manager is not None else BackendAITestServer()
         self._owns_manager = manager is None
         self.users: dict[str, WebUser] = {
@@ -210,6 +219,8 @@ class BackendAITestWebserver:
         self.login_allowed_fail_count = login_allowed_fail_count
         self.login_block_time = login_block_time
         self.unauthenticated_status = unauthenticated_status
+        self.refused_login_status = refused_login_status
+        self.logout_status = logout_status
         self.auth_token_name = auth_token_name
         self.clock_offset = 0.0
         """Seconds added to the clock (expire logins or end a login block without sleeping)."""
@@ -456,9 +467,11 @@ class BackendAITestWebserver:
         self._change(request, authenticated=True, email=user.email)
         return web.json_response({"authenticated": True, "data": self._public(user)})
 
-    def _refuse(self, request: web.Request, problem: Mapping[str, Any]) -> web.Response:
+    def _refuse(
+        self, request: web.Request, problem: Mapping[str, Any], status: int = 200
+    ) -> web.Response:
         self._change(request, authenticated=False)
-        return web.json_response({"authenticated": False, "data": dict(problem)})
+        return web.json_response({"authenticated": False, "data": dict(problem)}, status=status)
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
         if _session(request).data.get("authenticated"):
@@ -509,7 +522,13 @@ class BackendAITestWebserver:
             }
         if problem is not None or user is None:
             self.login_history[email] = (now, failures + 1)
-            return self._refuse(request, problem or {})
+            # 26.x relays the manager's 401 for bad credentials; a 2FA request stays a 200.
+            refused_by_manager = (problem or {}).get("type") in (
+                PROBS + "auth-failed",
+                PROBS + "rejected-by-hook",
+            )
+            status = self.refused_login_status if refused_by_manager else 200
+            return self._refuse(request, problem or {}, status)
         self.login_history[email] = (now, 0)
         return self._grant(request, user)
 
@@ -558,7 +577,8 @@ class BackendAITestWebserver:
         loaded = _session(request)
         loaded.data.clear()
         loaded.changed = True
-        return web.Response(status=201)  # empty application/octet-stream, like the real one
+        # An empty application/octet-stream body, like the real ones (201 on 23.09, 200 on 26.x).
+        return web.Response(status=self.logout_status)
 
     # -- forwarding to the manager ---------------------------------------------------
 
