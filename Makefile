@@ -8,10 +8,14 @@ STAMP := $(VENV)/.installed-stamp
 PIP_FLAGS ?= -q --disable-pip-version-check
 # Extra pip requirements, e.g. EXTRA_REQ='aiohttp==3.12.*' to test the oldest aiohttp.
 EXTRA_REQ ?=
+# The real-server harnesses (../shared/real-backend{,-26}/up.sh); a clone without them runs
+# the integration tier against the endpoints of BACKENDAI_REAL_* (docs/testing.md).
 SHARED ?= ../shared
+BACKENDAI_REAL_SHARED ?= $(SHARED)
+export BACKENDAI_REAL_SHARED
 SRC := $(wildcard backendai_async tests bench examples)
 
-.PHONY: demo test lint unit test-real bench bench-smoke soak clean
+.PHONY: demo test lint unit test-real compat-table bench bench-smoke soak clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,9 +36,16 @@ unit: $(STAMP)
 
 test: lint unit
 
+# Starts each configured harness (23.09 and 26.9 by default), runs the tier against every
+# server, then checks docs/compatibility.md against what the tier observed.
 test-real: $(STAMP)
-	bash $(SHARED)/real-backend/up.sh
+	$(BIN)/python -m tests.integration.servers
 	$(BIN)/python -m pytest tests/integration -q -m integration
+	$(BIN)/python -m tests.integration.compat_table --check
+
+# Rewrites the table of docs/compatibility.md from the last `make test-real`.
+compat-table: $(STAMP)
+	$(BIN)/python -m tests.integration.compat_table --write
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,4 +1,4 @@
-"""Core behaviour against the real manager: negotiation, signed calls, auth failures."""
+"""Core behaviour against each real manager: negotiation, signed calls, auth failures, GraphQL."""
 
 from __future__ import annotations
 
@@ -6,56 +6,84 @@ import pytest
 
 from backendai_async import AuthenticationError, Client, ClientConfig, ServerError
 
-from .conftest import ADMIN, MANAGER, USER
+from .conftest import Real, Wire, problem
 
 
-async def test_negotiation_against_a_v7_server(admin: Client) -> None:
+async def test_negotiation_picks_the_newest_v6_the_server_accepts(
+    real: Real, admin: Client
+) -> None:
     info = await admin.get_server_version()
-    assert info["version"].startswith("v7.")
-    assert await admin.get_manager_version() == info["manager"]
-    assert admin.api_version == "v6.20230315"  # the newest v6 for a v7 server
+    assert info["version"] == real.facts.api_version
+    assert await admin.get_manager_version() == info["manager"] == real.facts.manager
+    assert admin.api_version == real.facts.negotiated
+    real.observe("negotiated", admin.api_version)
     assert admin.supports("multi-container")
 
 
-async def test_signed_calls_as_admin_and_user(admin: Client, user: Client) -> None:
+async def test_signed_calls_as_admin_and_user_are_accepted(
+    real: Real, admin: Client, user: Client, wire: Wire
+) -> None:
     assert (await admin.request("GET", "/auth/role"))["global_role"] == "superadmin"
     assert (await user.request("GET", "/auth/role"))["global_role"] == "user"
-    echoed = await admin.request("GET", "/auth", params={"echo": "한글 and spaces/slash"})
-    assert echoed == {"authorized": "yes", "echo": "한글 and spaces/slash"}
     slots = await admin.request("GET", "/config/resource-slots")
     assert "cpu" in slots
     assert isinstance(await user.request("GET", "/folders"), list)
+    text = "한글 and spaces/slash?&="
+    echoed = await admin.request("POST", "/auth", json={"echo": text})
+    assert echoed == {"authorized": "yes", "echo": text}
+    answer = await admin.request("GET", "/auth", params={"echo": text})  # a signed query string
+    assert answer["authorized"] == "yes"
+    shown = "echoed" if answer["echo"] == text else f'echo "{answer["echo"]}"'
+    real.observe("auth_echo", f"200, {shown}")
+    assert wire.last("GET", "/auth")[2] == 200
 
 
-async def test_graphql_through_request(admin: Client, user: Client) -> None:
-    images = await admin.request("POST", "/admin/graphql", json={"query": "{ images { name } }"})
-    assert images["images"]
-    query = {"query": "{ agent_list { total_count } }"}
+async def test_a_ceiling_below_the_newest_v6_is_sent_as_asked(real: Real) -> None:
+    cfg = ClientConfig(*real.target.admin, real.target.manager, api_version="v6.20210815")
+    async with Client(cfg) as client:
+        try:
+            await client.request("GET", "/auth/role")
+        except ServerError as err:
+            assert err.status == 400
+            real.observe("older_v6", f'400 "{err.description}"')
+        else:
+            real.observe("older_v6", "200 (accepted)")
+        assert client.api_version == "v6.20210815"
+
+
+async def test_graphql_through_request_as_admin_and_a_forbidden_field_as_user(
+    real: Real, admin: Client, user: Client
+) -> None:
+    answer = await admin.request("POST", "/admin/graphql", json={"query": "{ images { name } }"})
+    if real.facts.graphql_envelope:
+        assert answer["errors"] is None
+        real.observe("graphql", '`{"data": {<fields>}, "errors": null}`')
+        answer = answer["data"]
+    else:
+        real.observe("graphql", "`{<fields>}` (bare data)")
+    assert {"name": "stable/python"} in answer["images"]
+    query = {"query": "{ agent_list(limit: 1, offset: 0) { total_count } }"}
     with pytest.raises(ServerError) as info:
         await user.request("POST", "/admin/graphql", json=query)
     assert info.value.status == 400
-    assert info.value.problem_type.endswith("/graphql-error")
+    real.observe("graphql_forbidden", f"400 `{problem(info.value)}`")
+    assert "superadmin privilege required" in str(info.value.body)
 
 
-async def test_a_wrong_secret_is_a_401_with_the_server_problem() -> None:
-    async with Client(ClientConfig(ADMIN[0], "wrong-secret", MANAGER)) as client:
+async def test_a_wrong_secret_is_a_401_with_the_server_problem(real: Real) -> None:
+    access_key = real.target.admin[0]
+    async with Client(ClientConfig(access_key, "wrong-secret", real.target.manager)) as client:
         with pytest.raises(AuthenticationError) as info:
             await client.request("GET", "/auth/role")
     err = info.value
     assert err.status == 401
     assert err.problem_type == "https://api.backend.ai/probs/auth-failed"
-    assert "Signature mismatch" in err.message
+    assert "signature mismatch" in err.message.lower()
     assert "wrong-secret" not in repr(err.to_dict())
 
 
-async def test_an_unknown_access_key_is_a_401() -> None:
-    async with Client(ClientConfig("AKIANOSUCHKEYEXAMPLE", USER[1], MANAGER)) as client:
+async def test_an_unknown_access_key_is_a_401(real: Real) -> None:
+    cfg = ClientConfig("AKIANOSUCHKEYEXAMPLE", real.target.user[1], real.target.manager)
+    async with Client(cfg) as client:
         with pytest.raises(AuthenticationError, match="Access key not found"):
             await client.request("GET", "/auth/role")
-
-
-async def test_a_missing_session_is_a_404_with_the_server_problem(admin: Client) -> None:
-    with pytest.raises(ServerError) as info:
-        await admin.request("GET", "/session/no-such-session-xyz")
-    assert info.value.status == 404
-    assert info.value.problem_type == "https://api.backend.ai/probs/object-not-found"

@@ -1,117 +1,125 @@
-"""Compute sessions against the real manager 23.09.10. No agent exists there, so sessions stay
-PENDING: creation, reuse, info and destruction are covered here; execute and files are
-covered by the embedded server only."""
+"""Compute sessions that stay PENDING, on every server: creation, reuse, info, restart,
+download routing and destruction. The sessions ask for more CPUs than any agent has, so
+they stay PENDING even where an agent runs (the RUNNING lifecycle is test_running_real.py).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
-from backendai_async import Client, ClientConfig, ErrorType, ServerError
+from backendai_async import Client, ErrorType, ServerError
 from backendai_async.resources.sessions import SessionResources
 
-from .conftest import ADMIN, IMAGE, MANAGER
+from .conftest import Real, SessionNames, Wire, problem, title_of
 
 pytestmark = pytest.mark.integration
 
-Statuses = list[tuple[str, str, int]]
-
-
-@pytest.fixture
-async def recorded() -> AsyncIterator[tuple[Client, Statuses]]:
-    """An admin client whose middleware records the status of every answer."""
-    statuses: Statuses = []
-
-    async def record(
-        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        response = await handler(request)
-        statuses.append((request.method, request.url.path, response.status))
-        return response
-
-    async with Client(ClientConfig(*ADMIN, MANAGER), middlewares=[record]) as client:
-        yield client, statuses
-
-
-@pytest.fixture
-async def name(recorded: tuple[Client, Statuses]) -> AsyncIterator[str]:
-    """A session name unique to this run; the session is force-destroyed afterwards."""
-    client, _ = recorded
-    value = f"it-{secrets.token_hex(4)}.sess"
-    yield value
-    with contextlib.suppress(ServerError):
-        await client.destroy(value, forced=True)
+UNSCHEDULABLE = SessionResources(cpu=1024, mem="512m", enqueue_only=True)
 
 
 async def test_create_then_reuse_then_info_then_forced_destroy(
-    recorded: tuple[Client, Statuses], name: str
+    real: Real, admin: Client, wire: Wire, session_names: SessionNames
 ) -> None:
-    client, statuses = recorded
-    resources = SessionResources(cpu=1, mem="512m", enqueue_only=True, group_name="default")
-
-    created = await client.create_if_not_exists(IMAGE, name, resources)
-    assert statuses[-1] == ("POST", "/session", 201)
+    name = session_names.new()
+    image = real.target.image
+    created = await admin.create_if_not_exists(image, name, UNSCHEDULABLE)
+    assert wire.last() == ("POST", "/session", 201)
     assert created["created"] is True
     assert created["sessionName"] == name
     assert created["status"] == "PENDING"
 
-    reused = await client.create_if_not_exists("python", name, {"enqueueOnly": True})
-    assert statuses[-1] == ("POST", "/session", 201)
+    reused = await admin.create_if_not_exists("python", name, {"enqueueOnly": True})
+    assert wire.last() == ("POST", "/session", 201)
     assert reused["created"] is False
     assert reused["sessionId"] == created["sessionId"]
+    keys = sorted(k for k in reused if k in ("servicePorts", "service_ports"))
+    real.observe("reuse_keys", " and ".join(f"`{k}`" for k in reversed(keys)))
 
-    info = await client.get_info(name)
-    assert statuses[-1] == ("GET", f"/session/{name}", 200)
+    info = await admin.get_info(name)
+    assert wire.last() == ("GET", f"/session/{name}", 200)
     assert info["status"] == "PENDING"
-    assert info["image"] == IMAGE
-    assert "'cpu': Decimal('1')" in info["requestedSlots"]
+    assert info["image"] == image
+    assert "'cpu': Decimal('1024" in info["requestedSlots"]
 
-    destroyed = await client.destroy(name, forced=True)
-    assert statuses[-1] == ("DELETE", f"/session/{name}", 200)
-    assert "stats" in destroyed
-    with pytest.raises(ServerError) as info_after:
-        await client.get_info(name)
-    assert info_after.value.status == 404
+    destroyed = await admin.destroy(name, forced=True)
+    assert wire.last() == ("DELETE", f"/session/{name}", 200)
+    real.observe("destroy_pending", f"200 `{destroyed['stats']['status']}`")
+    with pytest.raises(ServerError) as after:
+        await admin.get_info(name)
+    err = after.value
+    assert err.status == 404
+    real.observe("after_destroy", f"404 `{problem(err)}`")
+    assert f"session {name!r} is unknown or was destroyed" in err.message
 
 
 async def test_reuse_refused_is_the_servers_400(
-    recorded: tuple[Client, Statuses], name: str
+    real: Real, admin: Client, session_names: SessionNames
 ) -> None:
-    client, _ = recorded
-    created = await client.create_if_not_exists(IMAGE, name, {"enqueueOnly": True})
+    name = session_names.new()
+    created = await admin.create_if_not_exists(real.target.image, name, UNSCHEDULABLE)
     with pytest.raises(ServerError) as info:
-        await client.create_if_not_exists(
-            IMAGE, name, {"enqueueOnly": True, "reuseIfExists": False}
+        await admin.create_if_not_exists(
+            real.target.image, name, {"enqueueOnly": True, "reuseIfExists": False}
         )
-    assert info.value.status == 400
-    assert info.value.problem_type == "https://api.backend.ai/probs/session-already-exists"
-    assert info.value.body["data"]["existingSessionId"] == created["sessionId"]
+    err = info.value
+    assert err.status == 400
+    assert err.body["data"]["existingSessionId"] == created["sessionId"]
+    real.observe("session_exists", f"400 `{problem(err)}` with `data.existingSessionId`")
 
 
 async def test_an_unknown_image_is_a_404_with_the_servers_problem(
-    recorded: tuple[Client, Statuses], name: str
+    real: Real, admin: Client, wire: Wire, session_names: SessionNames
 ) -> None:
-    client, statuses = recorded
     with pytest.raises(ServerError) as info:
-        await client.create_if_not_exists("no-such-image:0.1", name, {"enqueueOnly": True})
+        await admin.create_if_not_exists("no-such-image:0.1", session_names.new(), UNSCHEDULABLE)
     err = info.value
-    assert statuses[-1] == ("POST", "/session", 404)
+    assert wire.last() == ("POST", "/session", 404)
+    assert err.type is ErrorType.ERR_SERVER
+    assert title_of(err) == "No such environment image."
+    real.observe("unknown_image", f"404 `{problem(err)}`")
+
+
+async def test_a_missing_session_is_a_404_that_says_so(real: Real, admin: Client) -> None:
+    name = f"no-such-{secrets.token_hex(4)}"
+    with pytest.raises(ServerError) as info:
+        await admin.get_info(name)
+    err = info.value
     assert err.type is ErrorType.ERR_SERVER
     assert err.status == 404
-    assert err.problem_type == "https://api.backend.ai/probs/object-not-found"
-    assert err.body["title"] == "No such environment image."
+    real.observe("missing_session", f'404 `{problem(err)}` "{title_of(err)}"')
+    assert f"session {name!r} is unknown or was destroyed" in err.message
 
 
-async def test_a_missing_session_is_err_server_404_with_the_problem_type(
-    recorded: tuple[Client, Statuses],
+async def test_restart_of_a_pending_session(
+    real: Real, admin: Client, wire: Wire, session_names: SessionNames
 ) -> None:
-    client, _ = recorded
+    name = session_names.new()
+    await admin.create_if_not_exists(real.target.image, name, UNSCHEDULABLE)
+    try:
+        await admin.restart(name)
+    except ServerError as err:
+        assert err.status == 501
+        assert "restart is no longer supported" in err.message
+        real.observe("restart", f'501 `{problem(err)}` "Session restart is no longer supported. …"')
+    else:
+        real.observe("restart", f"{wire.last('PATCH')[2]} (PENDING session)")
+
+
+async def test_download_routing_on_a_session_that_does_not_exist(
+    real: Real, admin: Client, wire: Wire
+) -> None:
+    name = f"no-such-{secrets.token_hex(4)}"
     with pytest.raises(ServerError) as info:
-        await client.get_info(f"no-such-{secrets.token_hex(4)}")
-    assert info.value.status == 404
-    assert info.value.problem_type == "https://api.backend.ai/probs/object-not-found"
-    assert info.value.body["title"] == "No such session."
+        await admin.download_single(name, "a.txt")
+    assert info.value.status == 404  # asked the way the server reads it: no 400 or 405
+    path = f"/session/{name}/download_single"
+    first = wire.statuses("GET", path)
+    assert len(first) == 1
+    if first == [405]:
+        assert wire.statuses("POST", path) == [404]
+        real.observe("download_get", "405 (POST only)")
+    else:
+        assert first == [404]
+        real.observe("download_get", "404 for an unknown session (GET route exists)")

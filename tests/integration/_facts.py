@@ -1,0 +1,192 @@
+"""Everything that differs between the real servers, in one place.
+
+``ServerFacts`` holds what a server says about itself (``GET /``: its API version and
+release; GraphQL: how many agents are alive) and, for the release lines recorded here, the
+behaviour the tests expect to observe (``RELEASES``). Tests never hard-code a release:
+they ask the facts, and they report what they saw with ``Real.observe(key, value)``,
+which checks it against this table and records it for ``docs/compatibility.md``.
+
+A server of a release line without a row here is still tested: what the SDK guarantees
+is asserted everywhere; only the comparison with the table is left out (its observations
+are recorded all the same, so they can become a new row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["OBSERVATIONS", "RELEASES", "ServerFacts", "negotiated_for"]
+
+NEWEST_V6 = "v6.20230315"
+
+# key -> (what is observed, what the SDK does about it): the rows of docs/compatibility.md.
+OBSERVATIONS: Mapping[str, tuple[str, str]] = {
+    "announced": ("API version announced by `GET /`", "read once per client, under a lock"),
+    "negotiated": (
+        "API version the SDK negotiates (and sends on every call)",
+        "the newest v6 a v7+ server accepts; every call of the tier is accepted with it",
+    ),
+    "older_v6": (
+        "a call with `X-BackendAI-Version: v6.20210815` (`api_version=` ceiling)",
+        "passed through: a ceiling below v6.20230315 is refused by 26.x",
+    ),
+    "agents": ("agents alive (GraphQL `agent_list`)", "— (without one, sessions stay PENDING)"),
+    "refused_login": (
+        "`POST /server/login` with a wrong password",
+        "`login()` returns a falsy `LoginResult` with the server's reason on both",
+    ),
+    "logout": ("`POST /server/logout`", "`logout()` returns None on both (an empty body)"),
+    "graphql": (
+        "`POST /admin/graphql` answer",
+        "raw `request()` passes the body through (`client.query()` returns `data`)",
+    ),
+    "graphql_forbidden": (
+        "superadmin-only GraphQL field as a user",
+        "`ServerError` 400 with the server's problem type",
+    ),
+    "auth_echo": (
+        "`GET /auth?echo=x` (signed query string)",
+        "signed and accepted on both; only 23.09 echoes a GET (the tier echoes by POST)",
+    ),
+    "missing_session": (
+        "`GET /session/<unknown name>`",
+        "`ServerError` 404 saying the session is unknown or was destroyed",
+    ),
+    "reuse_keys": (
+        "service-port keys of a reused session (`created: false`)",
+        "passed through",
+    ),
+    "session_exists": ("`reuseIfExists: false` on a taken name", "`ServerError` 400"),
+    "unknown_image": ("create with an unknown image", "`ServerError` 404"),
+    "destroy_pending": (
+        "`DELETE /session/<pending>?forced=true` → `stats.status`",
+        "passed through",
+    ),
+    "after_destroy": (
+        "`GET /session/<destroyed>`",
+        "`ServerError` 404 saying the session is unknown or was destroyed",
+    ),
+    "restart": (
+        "`PATCH /session/<name>` (restart)",
+        "26.x: `ServerError` 501 saying restart is no longer supported",
+    ),
+    "download_get": (
+        "`GET /session/<name>/download_single`",
+        "GET first; on 405 `POST` with the query (`file`/`files`), remembered per client",
+    ),
+    "running": ("a session with `enqueueOnly` reaches", "polled with `get_info()`"),
+    "blocking_create": ("blocking create (no `enqueueOnly`) answers", "passed through"),
+    "logs": ("`get_logs()` of a RUNNING session", "passed through"),
+    "execute_complete": ("`execute(mode='complete')`", "passed through"),
+    "execute_query": (
+        "`execute(mode='query')` on the dummy agent",
+        "`ServerError` 500 carrying the server's problem type",
+    ),
+    "download_post": ("download by `POST` with the query", "`download_single()`/`download()` work"),
+    "rename": ("`POST /session/<name>/rename` of a RUNNING session", "None"),
+    "destroy_running": ("`DELETE /session/<running>` → `stats.status`", "passed through"),
+    "gone_after": (
+        "`GET /session/<destroyed running>`",
+        "TERMINATING for a moment, then 404 (26.x forgets terminated sessions)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What one release line answers, as ``Real.observe`` reports it (short, stable text)."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.values) - set(OBSERVATIONS)
+        assert not unknown, f"observation keys without a row in OBSERVATIONS: {unknown}"
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
+
+# Keyed by "major.minor" of the manager release (GET / "manager").
+RELEASES: Mapping[str, Behaviour] = {
+    "23.09": Behaviour(
+        {
+            "older_v6": "200 (accepted)",
+            "agents": "0",
+            "refused_login": '200 `{"authenticated": false, "data": {problem}}`',
+            "logout": "201, empty body",
+            "graphql": "`{<fields>}` (bare data)",
+            "graphql_forbidden": "400 `graphql-error`",
+            "auth_echo": "200, echoed",
+            "missing_session": '404 `object-not-found` "No such session."',
+            "reuse_keys": "`service_ports`",
+            "session_exists": "400 `session-already-exists` with `data.existingSessionId`",
+            "unknown_image": "404 `object-not-found`",
+            "destroy_pending": "200 `terminated`",
+            "after_destroy": "404 `object-not-found`",
+            "restart": "204 (PENDING session)",
+            "download_get": "404 for an unknown session (GET route exists)",
+        }
+    ),
+    "26.9": Behaviour(
+        {
+            "older_v6": '400 "Unsupported API version."',
+            "agents": "1",
+            "refused_login": '401 `{"authenticated": false, "data": {problem}}`',
+            "logout": "200, empty body",
+            "graphql": '`{"data": {<fields>}, "errors": null}`',
+            "graphql_forbidden": "400 `graphql-error`",
+            "auth_echo": '200, echo ""',
+            "missing_session": '404 `entity-not-found` "Entity not found."',
+            "reuse_keys": "`service_ports` and `servicePorts`",
+            "session_exists": "400 `session-already-exists` with `data.existingSessionId`",
+            "unknown_image": "404 `object-not-found`",
+            "destroy_pending": "200 `cancelled`",
+            "after_destroy": "404 `entity-not-found`",
+            "restart": '501 `not-implemented` "Session restart is no longer supported. …"',
+            "download_get": "405 (POST only)",
+            "running": "RUNNING",
+            "blocking_create": "201 RUNNING",
+            "logs": '200 "my logs"',
+            "execute_complete": "200 `finished`",
+            "execute_query": "500 `internal-server-error`",
+            "download_post": "200, 0 bytes",
+            "rename": "204",
+            "destroy_running": "200 `terminated`",
+            "gone_after": "TERMINATING, then 404 `entity-not-found`",
+        }
+    ),
+}
+
+
+def negotiated_for(announced: str) -> str:
+    """The version the SDK must pick: the server's own up to v6, else the newest v6."""
+    major = int(announced.lstrip("v").split(".", 1)[0])
+    return announced if major <= 6 else NEWEST_V6
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What a server said about itself, plus its release line's row of ``RELEASES``."""
+
+    api_version: str  # GET / "version"
+    manager: str  # GET / "manager", e.g. "26.9.6"
+    agents_alive: int  # GraphQL agent_list (superadmin), status ALIVE
+    graphql_envelope: bool  # that answer was {"data": ..., "errors": ...}, not the bare data
+
+    @property
+    def line(self) -> str:
+        """``major.minor`` of the release, the key of ``RELEASES`` (``26.9.6`` → ``26.9``)."""
+        return ".".join(self.manager.split(".")[:2])
+
+    @property
+    def behaviour(self) -> Behaviour | None:
+        return RELEASES.get(self.line)
+
+    @property
+    def negotiated(self) -> str:
+        return negotiated_for(self.api_version)
+
+    @property
+    def has_agent(self) -> bool:
+        """Sessions can reach RUNNING (the 26.9 harness runs a dummy agent; 23.09 has none)."""
+        return self.agents_alive > 0
