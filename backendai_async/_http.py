@@ -261,6 +261,7 @@ class Transport:
         idle_timeout: float | UseDefault | None = USE_DEFAULT,
         parameters: Any = None,
         versioned: bool = True,
+        explain: Mapping[int, str] | None = None,
     ) -> Any:
         """Send one call and return what ``reader`` read (decoded body by default).
 
@@ -269,9 +270,11 @@ class Transport:
         hence unsigned). ``json`` may also be a function of the ``Compat``. ``versioned``
         False sends without negotiating and without the version header (``GET /``).
         ``timeout`` is the deadline of the whole call; ``idle_timeout`` the idle-read limit.
+        ``explain`` maps a status to what it means for this call, added to the message of
+        the ``ServerError`` (e.g. 404 → "the session is unknown or was destroyed").
         """
         policy = RetryPolicy.of(retry)
-        return await self.scoped(
+        call = self.scoped(
             lambda deadline: self._run(
                 method,
                 path,
@@ -293,6 +296,15 @@ class Transport:
             signal=signal,
             parameters=parameters,
         )
+        if explain is None:
+            return await call
+        try:
+            return await call
+        except ServerError as err:
+            meaning = explain.get(err.status) if err.status is not None else None
+            if meaning:
+                err.message += f" ({meaning})"
+            raise
 
     async def scoped(
         self,
@@ -505,6 +517,9 @@ class Transport:
             except ClientError as err:
                 err.attempts = attempt + 1
                 if maybe_acted and isinstance(err, ServerError) and err.status == 404:
+                    if policy.gone_is_done:
+                        _log.debug("%s %s: gone at attempt %d", method, safe_url(url), attempt + 1)
+                        return None
                     err.message += " (an earlier attempt may have carried the request out already)"
                     raise
                 delay = (

@@ -50,11 +50,14 @@ class RetryPolicy:
     attempt may then be repeated, for idempotent calls, while the call's deadline lasts);
     ``idempotent`` overrides the method's own rule (True for a GraphQL query sent by POST,
     False for a mutation, which is never repeated, not even after a refused connection).
+    ``gone_is_done``: a 404 to a retry after an attempt that may have acted means that
+    attempt did the work (a destroy whose answer was lost): the call returns None.
     """
 
     retries: int = 0
     attempt_timeout: float | None = None
     idempotent: bool | None = None
+    gone_is_done: bool = False
 
     def __post_init__(self) -> None:
         retries = self.retries

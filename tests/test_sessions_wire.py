@@ -323,11 +323,15 @@ async def test_upload_and_downloads_on_the_wire(
     assert written == [tmp_path / "many" / "a b.txt"]
 
 
-async def test_newer_managers_get_downloads_by_post_after_one_deprecated_get(
-    tmp_path: Any,
+@pytest.mark.parametrize(
+    ("manager_version", "get_status"),
+    [("24.03.0", 400), ("26.9.6", 405)],  # 26.x: no GET route; POST reads the query only
+)
+async def test_newer_managers_get_downloads_by_post_after_one_refused_get(
+    tmp_path: Any, manager_version: str, get_status: int
 ) -> None:
     async with BackendAITestServer(
-        manager_version="24.03.0", extra_routes=[register_session_routes]
+        manager_version=manager_version, extra_routes=[register_session_routes]
     ) as srv:
         config = ClientConfig(srv.access_key, srv.secret_key, str(srv.endpoint))
         async with Client(config) as client:
@@ -338,10 +342,11 @@ async def test_newer_managers_get_downloads_by_post_after_one_deprecated_get(
             assert acquired_connections(client) == 0
         methods = [(r.method, r.path, r.status) for r in srv.requests if "download" in r.path]
         assert methods == [
-            ("GET", "/session/sess-01/download_single", 400),
+            ("GET", "/session/sess-01/download_single", get_status),
             ("POST", "/session/sess-01/download_single", 200),
             ("POST", "/session/sess-01/download", 200),
         ]
+        assert srv.requests[-1].raw_path == "/session/sess-01/download?files=f.txt"
         assert srv.requests[-1].json == {"files": ["f.txt"]}
         assert first.read_bytes() == b"data"
         assert second == [tmp_path / "f.txt"]
@@ -477,7 +482,7 @@ async def test_destroy_repeats_a_dropped_connection(
 
 
 @pytest.mark.usefixtures("fast_retries")
-async def test_a_404_after_an_attempt_that_may_have_acted_says_so(
+async def test_a_404_after_an_attempt_that_may_have_acted_means_the_session_is_gone(
     client: Client, server: BackendAITestServer, layout: Layout
 ) -> None:
     await make_session(client)
@@ -485,11 +490,49 @@ async def test_a_404_after_an_attempt_that_may_have_acted_says_so(
     # As if a proxy timed out while the manager destroyed the session.
     server.add_fault(Fault("DELETE", path, problem=(504, "gateway-timeout", "Timeout", None)))
     session_store(server).sessions.clear()
-    with pytest.raises(ServerError) as info:
-        await client.destroy("sess-01")
-    assert info.value.status == 404
-    assert "earlier attempt may have carried the request out" in info.value.message
+    assert await client.destroy("sess-01") is None  # done, but its stats were lost
     assert [r.status for r in deletes(server)] == [504, 404]
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_404_after_an_attempt_that_never_reached_the_manager_is_raised(
+    client: Client, server: BackendAITestServer, layout: Layout
+) -> None:
+    path = f"{layout.prefix}/no-such-sess"
+    server.add_fault(Fault("DELETE", path, problem=(503, "service-unavailable", "Busy", None)))
+    with pytest.raises(ServerError) as info:  # a 503 is the manager's own "not now"
+        await client.destroy("no-such-sess")
+    assert info.value.status == 404
+    assert [r.status for r in deletes(server)] == [503, 404]
+
+
+async def test_a_404_of_get_info_says_the_session_is_unknown_or_destroyed(
+    client: Client, layout: Layout
+) -> None:
+    await make_session(client)
+    await client.destroy("sess-01")
+    with pytest.raises(ServerError) as info:
+        await client.get_info("sess-01")
+    assert info.value.status == 404
+    assert "session 'sess-01' is unknown or was destroyed" in info.value.message
+    assert info.value.problem_type == "https://api.backend.ai/probs/object-not-found"
+
+
+async def test_restart_on_a_26x_manager_is_a_501_that_says_restart_is_gone() -> None:
+    async with BackendAITestServer(
+        manager_version="26.9.6", extra_routes=[register_session_routes]
+    ) as srv:
+        config = ClientConfig(srv.access_key, srv.secret_key, str(srv.endpoint))
+        async with Client(config) as client:
+            await make_session(client)
+            with pytest.raises(ServerError) as info:
+                await client.restart("sess-01")
+    err = info.value
+    assert err.status == 501
+    assert err.problem_type == "https://api.backend.ai/probs/not-implemented"
+    assert "restart is no longer supported" in err.message
+    assert "destroy the session and create a new one" in err.message
+    assert srv.requests[-1].method == "PATCH"
 
 
 @pytest.mark.usefixtures("fast_retries")

@@ -62,6 +62,7 @@ class Api(Protocol):
         idle_timeout: float | UseDefault | None = ...,
         parameters: Any = ...,
         versioned: bool = ...,
+        explain: Mapping[int, str] | None = ...,
     ) -> Awaitable[Any]:
         """One call through the client's transport (see ``Transport.call``)."""
         ...

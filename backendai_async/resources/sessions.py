@@ -185,6 +185,19 @@ def _existing_dir(dest: StrPath) -> Path:
     return target
 
 
+def _unknown_session(session_id: str) -> str:
+    return f"session {session_id!r} is unknown or was destroyed"
+
+
+_RESTART_GONE: Final = {
+    501: "this manager cannot restart sessions: restart is no longer supported since "
+    "Backend.AI 26.x; destroy the session and create a new one instead"
+}
+_DESTROY_RETRY: Final = RetryPolicy(
+    DESTROY_RETRIES, attempt_timeout=DESTROY_ATTEMPT_TIMEOUT, gone_is_done=True
+)
+
+
 def _is_deprecated_get(err: ServerError) -> bool:
     """Managers after 23.09 take downloads by POST and answer GET with 400 "deprecated"."""
     return err.status == 405 or (err.status == 400 and err.problem_type.endswith("/deprecated"))
@@ -311,7 +324,11 @@ class Sessions(Resource):
         timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
     ) -> Any:
-        """``GET /session/{id}``: status, image, resource slots … of one session."""
+        """``GET /session/{id}``: status, image, resource slots … of one session.
+
+        A 404 means the session is unknown or was destroyed: 26.x managers forget a
+        session once its termination has finished (23.09 answers 404 as well).
+        """
         ref, query = _segment(session_id), _owner(owner_key)
         return await self._api.send(
             "GET",
@@ -320,6 +337,7 @@ class Sessions(Resource):
             timeout=timeout,
             signal=signal,
             reader=decode_object,
+            explain={404: _unknown_session(session_id)},
         )
 
     async def get_logs(
@@ -399,7 +417,9 @@ class Sessions(Resource):
         Like the JS SDK it tries up to three times, each attempt limited to 15 s, but it
         repeats only failures that are safe and may pass: a connection that failed or
         broke, an attempt that timed out (DELETE is idempotent), and 429/502/503/504.
-        ``timeout`` bounds the whole call (default 45 s). Returns ``{"stats": ...}``.
+        ``timeout`` bounds the whole call (default 45 s). Returns ``{"stats": ...}``, or
+        None when a retry finds the session gone after an attempt that may have destroyed
+        it (its answer was lost; the session is gone either way).
         """
         ref, query = _segment(session_id), _owner(owner_key)
         if not isinstance(forced, bool):
@@ -412,7 +432,7 @@ class Sessions(Resource):
             params=query or None,
             timeout=DESTROY_TIMEOUT if timeout is USE_DEFAULT else timeout,
             signal=signal,
-            retry=RetryPolicy(DESTROY_RETRIES, attempt_timeout=DESTROY_ATTEMPT_TIMEOUT),
+            retry=_DESTROY_RETRY,
         )
 
     async def restart(
@@ -423,7 +443,11 @@ class Sessions(Resource):
         timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
     ) -> None:
-        """Restart the session's containers (their working directory is kept)."""
+        """Restart the session's containers (their working directory is kept).
+
+        Backend.AI 26.x no longer restarts sessions: it answers 501, raised as a
+        ``ServerError`` saying so (destroy the session and create a new one instead).
+        """
         ref, query = _segment(session_id), _owner(owner_key)
         await self._api.send(
             "PATCH",
@@ -431,6 +455,7 @@ class Sessions(Resource):
             params=query or None,
             timeout=timeout,
             signal=signal,
+            explain=_RESTART_GONE,
         )
 
     async def rename_session(
@@ -613,8 +638,9 @@ class Sessions(Resource):
         idle: float | None,
         signal: AbortSignal | None,
     ) -> Any:
-        """GET with the parameters in the query and the JSON body the manager reads; newer
-        managers want POST (they answer GET with "deprecated"), remembered per client."""
+        """GET with the parameters in the query and the JSON body (23.09 reads either);
+        newer managers want POST (they answer GET with 400 "deprecated" or, 26.x, 405),
+        remembered per client. The POST carries both too: 26.x reads only the query."""
         if not self._downloads_by_post:
             try:
                 return await self._api.send(
@@ -635,6 +661,7 @@ class Sessions(Resource):
         return await self._api.send(
             "POST",
             path,
+            params=query,
             json=body,
             reader=reader,
             timeout=timeout,

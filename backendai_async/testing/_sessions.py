@@ -59,6 +59,11 @@ DEFAULT_TEMPLATE_ID: Final = "c1b8441a-ba46-4a83-8727-de6645f521b4"
 POST_DOWNLOADS_SINCE: Final = (24, 3)
 """Managers from this release take downloads by POST and answer GET with 400 "deprecated"
 (the exact release is an assumption; clients should go by the answer, not the version)."""
+NO_RESTART_SINCE: Final = (26, 0)
+"""Managers from this release answer a restart with 501 (seen on a real 26.9.6)."""
+QUERY_DOWNLOADS_SINCE: Final = (26, 0)
+"""Managers from this release (seen on a real 26.9.6) have no GET download route (405) and
+read ``file``/``files`` of the POST from the query string only (a JSON body is ignored)."""
 
 _CHUNK = 256 * 1024
 _NAME_PATTERN = r"^(?=.{4,64}$)\w[\w.-]*\w$"
@@ -669,6 +674,14 @@ async def _destroy(request: web.Request) -> web.StreamResponse:
 
 
 async def _restart(request: web.Request) -> web.StreamResponse:
+    if _manager_release(request.app[STATE_KEY]) >= NO_RESTART_SINCE:
+        return problem_response(
+            501,
+            "not-implemented",
+            "This API is not implemented.",
+            "Session restart is no longer supported. "
+            "Terminate the session and enqueue a new one instead.",
+        )
     params = await _api_params(request)
     session = _session_of(request, _owner(request, params))
     session.restarts += 1
@@ -939,9 +952,14 @@ async def _receive_part(part: BodyPartReader, target: Path) -> int:
 
 
 def _download_method_problem(request: web.Request) -> web.Response | None:
-    """405 for POST on managers that take GET; 400 "deprecated" for GET on newer ones."""
-    state = request.app[STATE_KEY]
-    by_post = _manager_release(state) >= POST_DOWNLOADS_SINCE
+    """405 for POST on managers that take GET; 400 "deprecated" (or, from 26.x, 405) for GET
+    on newer ones."""
+    release = _manager_release(request.app[STATE_KEY])
+    by_post = release >= POST_DOWNLOADS_SINCE
+    if request.method == "GET" and release >= QUERY_DOWNLOADS_SINCE:
+        return problem_response(
+            405, "method-not-allowed", "HTTP Method Not Allowed.", headers={"Allow": "POST"}
+        )
     if request.method == "GET" and by_post:
         return problem_response(
             400,
@@ -971,11 +989,21 @@ async def _stream_file(request: web.Request, path: Path) -> web.StreamResponse:
     return resp
 
 
+async def _download_params(request: web.Request) -> dict[str, Any]:
+    """The JSON body or the query (``check_api_params``); from 26.x the query only."""
+    if _manager_release(request.app[STATE_KEY]) < QUERY_DOWNLOADS_SINCE:
+        return await _api_params(request)
+    params: dict[str, Any] = dict(request.query)
+    if "files" in request.query:
+        params["files"] = request.query.getall("files")
+    return params
+
+
 async def _download_single(request: web.Request) -> web.StreamResponse:
     problem = _download_method_problem(request)
     if problem is not None:
         return problem
-    params = await _api_params(request)
+    params = await _download_params(request)
     file = params.get("file")
     if not isinstance(file, str):
         return _invalid(data={"file": "is required" if file is None else "value is not a string"})
@@ -1047,7 +1075,7 @@ async def _download(request: web.Request) -> web.StreamResponse:
     problem = _download_method_problem(request)
     if problem is not None:
         return problem
-    params = await _api_params(request)
+    params = await _download_params(request)
     files = params.get("files")
     if isinstance(files, str):
         files = [files]

@@ -43,8 +43,9 @@ OBSERVATIONS: Mapping[str, tuple[str, str]] = {
         "raw `request()` passes the body through (`client.query()` returns `data`)",
     ),
     "graphql_forbidden": (
-        "superadmin-only GraphQL field as a user",
-        "`ServerError` 400 with the server's problem type",
+        "superadmin-only field through `/admin/graphql` as a user",
+        "`request()`: `ServerError` 400; `query()` (`/admin/gql`, a 200 with `errors`): "
+        "`GraphQLError`",
     ),
     "auth_echo": (
         "`GET /auth?echo=x` (signed query string)",
@@ -89,7 +90,8 @@ OBSERVATIONS: Mapping[str, tuple[str, str]] = {
     "destroy_running": ("`DELETE /session/<running>` → `stats.status`", "passed through"),
     "gone_after": (
         "`GET /session/<destroyed running>`",
-        "TERMINATING for a moment, then 404 (26.x forgets terminated sessions)",
+        "`ServerError` 404 saying the session is unknown or was destroyed (its problem type "
+        "varies: `entity-not-found` or `object-not-found`)",
     ),
 }
 
@@ -152,7 +154,7 @@ RELEASES: Mapping[str, Behaviour] = {
             "download_post": "200, 0 bytes",
             "rename": "204",
             "destroy_running": "200 `terminated`",
-            "gone_after": "TERMINATING, then 404 `entity-not-found`",
+            "gone_after": "TERMINATING, then 404",
         }
     ),
 }

@@ -33,7 +33,7 @@ async def wait_for_status(
             seen.append(status)
         if status == wanted:
             return info, seen
-        assert status not in FINAL and status != "TERMINATING", (
+        assert status not in FINAL | {"TERMINATING"}, (
             f"session {name} ended up {status} instead of {wanted} (statuses: {seen}, "
             f"statusInfo: {info.get('statusInfo')!r})"
         )

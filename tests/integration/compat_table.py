@@ -22,7 +22,7 @@ from typing import Any
 
 from ._facts import OBSERVATIONS
 
-__all__ = ["render", "main"]
+__all__ = ["main", "render"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVED = Path(__file__).resolve().parent / ".observed"

@@ -17,10 +17,10 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -32,6 +32,7 @@ from backendai_async import Client, ClientConfig, ServerError
 from ._facts import OBSERVATIONS, ServerFacts
 from ._targets import Target, load_targets
 
+T = TypeVar("T")
 OBSERVED_DIR = Path(__file__).resolve().parent / ".observed"
 AGENTS_QUERY = "{ agent_list(limit: 100, offset: 0) { items { status } } }"
 
@@ -75,9 +76,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get("BACKENDAI_REAL_OPTIONAL") != "1":
         raise pytest.UsageError("\n".join(down.values()))
     for item in items:
-        target = _target_of(item)
-        if target is not None and target.label in down:
-            item.add_marker(pytest.mark.skip(reason=down[target.label]))
+        of_item = _target_of(item)
+        if of_item is not None and of_item.label in down:
+            item.add_marker(pytest.mark.skip(reason=down[of_item.label]))
 
 
 def _target_of(item: pytest.Item) -> Target | None:
@@ -239,14 +240,29 @@ async def session_names(admin: Client) -> AsyncIterator[SessionNames]:
             await admin.destroy(name, forced=True, timeout=30)
 
 
-@pytest.fixture
-def skip_without_agent(real: Real) -> Iterator[None]:
+def skip_without_agent(real: Real) -> None:
+    """Skip the test (or fixture) where no agent is alive: sessions never run there."""
     if not real.facts.has_agent:
         pytest.skip(
             f"{real.target.label} ({real.facts.manager}) has no agent alive: sessions stay "
             "PENDING there (the 26.9 harness runs a dummy agent)"
         )
-    yield
+
+
+async def outcome(call: Awaitable[T]) -> T | ServerError:
+    """The call's result, or the ``ServerError`` it raised: for calls whose answer differs
+    per release, so that the test asserts on either after the call."""
+    try:
+        return await call
+    except ServerError as err:
+        return err
+
+
+def observe_restart_refused(real: Real, err: ServerError) -> None:
+    """26.x: restart is a 501 whose message says it is no longer supported."""
+    assert err.status == 501
+    assert "restart is no longer supported" in err.message
+    real.observe("restart", f'501 `{problem(err)}` "Session restart is no longer supported. …"')
 
 
 def problem(err: ServerError) -> str:

@@ -1,4 +1,6 @@
-"""Start the real servers the integration tier is configured for: ``python -m tests.integration.servers``.
+"""Start the real servers the integration tier is configured for.
+
+``python -m tests.integration.servers`` (the first step of ``make test-real``).
 
 For each target of ``BACKENDAI_REAL_TARGETS`` whose harness exists (``../shared/<dir>/up.sh``,
 idempotent: < 1 s when already up) it runs that ``up.sh``, one after the other (both install
