@@ -41,8 +41,19 @@ from .version import (
 )
 
 if TYPE_CHECKING:
+    from .resources.agents import Agents, AgentSummaries
     from .resources.auth import Auth
+    from .resources.domains import Domains
+    from .resources.groups import Groups
+    from .resources.images import Images
+    from .resources.keypairs import KeyPairs
+    from .resources.policies import ResourcePolicies
+    from .resources.presets import ResourcePresets
+    from .resources.scaling_groups import ScalingGroups
     from .resources.sessions import Sessions
+    from .resources.storage import StorageProxies
+    from .resources.usage import Resources
+    from .resources.users import Users
 
 __all__ = ["Client", "ClientState"]
 
@@ -132,6 +143,20 @@ class Client(SessionAliases, AuthAliases):
 
     sessions: Namespace[Sessions] = Namespace(".sessions", "Sessions")
     auth: Namespace[Auth] = Namespace(".auth", "Auth")
+    # -- administration objects (GraphQL-backed; docs/administration.md) --
+    keypair: Namespace[KeyPairs] = Namespace(".keypairs", "KeyPairs")
+    user: Namespace[Users] = Namespace(".users", "Users")
+    group: Namespace[Groups] = Namespace(".groups", "Groups")
+    domain: Namespace[Domains] = Namespace(".domains", "Domains")
+    resource_policy: Namespace[ResourcePolicies] = Namespace(".policies", "ResourcePolicies")
+    resource_preset: Namespace[ResourcePresets] = Namespace(".presets", "ResourcePresets")
+    scaling_group: Namespace[ScalingGroups] = Namespace(".scaling_groups", "ScalingGroups")
+    agent: Namespace[Agents] = Namespace(".agents", "Agents")
+    agent_summary: Namespace[AgentSummaries] = Namespace(".agents", "AgentSummaries")
+    storageproxy: Namespace[StorageProxies] = Namespace(".storage", "StorageProxies")
+    image: Namespace[Images] = Namespace(".images", "Images")
+    resources: Namespace[Resources] = Namespace(".usage", "Resources")
+    # -- end of administration objects --
 
     def __init__(
         self,

@@ -1,16 +1,18 @@
 """GraphQL for namespaces: field lists, one-field queries, mutations, and paging.
 
 Every GraphQL-backed namespace method is one call to :func:`select`, :func:`mutate` or
-:func:`paginate`: it names the root field, its typed arguments and the fields to return;
-the document is built here, version-aware (field names through the compat table), after
-negotiation. Arguments whose value is None are left out, as the JS SDK does.
+:func:`paginate` (or their JS-shaped forms :func:`select_data`, :func:`mutate_data`,
+:func:`collect`): it names the root field, its typed arguments and the fields to return;
+the document is built here, version-aware (field names through the compat table, fields
+only some servers have as :class:`Gated`), after negotiation. Arguments whose value is
+None are left out, as the JS SDK does.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from ..errors import GraphQLError
 from ..timeouts import USE_DEFAULT
@@ -21,7 +23,26 @@ if TYPE_CHECKING:
     from ..timeouts import UseDefault
     from ._base import Api
 
-__all__ = ["Fields", "Var", "check_fields", "mutate", "paginate", "select", "selection"]
+__all__ = [
+    "FieldList",
+    "Fields",
+    "Gated",
+    "Timeout",
+    "Var",
+    "check_fields",
+    "collect",
+    "fields_or",
+    "mutate",
+    "mutate_data",
+    "paginate",
+    "select",
+    "select_data",
+    "select_page",
+    "selection",
+]
+
+Timeout = Union[float, "UseDefault", None]
+"""A per-call deadline: seconds, None (no deadline) or ``USE_DEFAULT`` (the client's)."""
 
 Fields = Sequence[str] | str
 """A JS-style field list (``["id", "groups { id name }"]``) or one space-separated string."""
@@ -36,6 +57,35 @@ class Var(NamedTuple):
 
     type: str
     value: Any
+
+
+class Gated(NamedTuple):
+    """A default field that only servers with ``feature`` (``api.supports``) have.
+
+    Default field lists must work on every server: a field added in a later release (23.09
+    has no ``Group.type``) is asked for only where the negotiated server has it.
+    """
+
+    field: str
+    feature: str
+
+
+FieldList = Sequence[str | Gated]
+"""A namespace's default field list: plain fields and :class:`Gated` ones."""
+
+
+def fields_or(given: Fields | None, default: FieldList, what: str = "fields") -> FieldList:
+    """The caller's field list (validated with :func:`check_fields`) or the default."""
+    return default if given is None else check_fields(given, what)
+
+
+def _wanted(fields: FieldList, api: Api) -> list[str]:
+    """The fields to ask this server for (after negotiation, so ``supports`` works)."""
+    return [
+        f.field if isinstance(f, Gated) else f
+        for f in fields
+        if not isinstance(f, Gated) or api.supports(f.feature)
+    ]
 
 
 def check_fields(fields: Fields, what: str = "fields") -> tuple[str, ...]:
@@ -79,7 +129,7 @@ async def select(
     api: Api,
     field: str,
     args: Mapping[str, Var],
-    fields: Sequence[str] | None,
+    fields: FieldList | Callable[[], Sequence[str]] | None,
     *,
     timeout: float | UseDefault | None = USE_DEFAULT,
     signal: AbortSignal | None = None,
@@ -89,7 +139,8 @@ async def select(
     variables = _document("query", field, args, "")[1]
 
     def text(compat: Compat) -> str:
-        body = selection(fields, compat) if fields else ""
+        wanted = fields() if callable(fields) else _wanted(fields or (), api)
+        body = selection(wanted, compat) if wanted else ""
         return _document("query", field, args, body)[0]
 
     data = await api.query(
@@ -102,7 +153,7 @@ async def mutate(
     api: Api,
     field: str,
     args: Mapping[str, Var],
-    returning: Sequence[str] = ("ok", "msg"),
+    returning: FieldList = ("ok", "msg"),
     *,
     timeout: float | UseDefault | None = USE_DEFAULT,
     signal: AbortSignal | None = None,
@@ -115,7 +166,7 @@ async def mutate(
     variables = _document("mutation", field, args, "")[1]
 
     def text(compat: Compat) -> str:
-        return _document("mutation", field, args, selection(returning, compat))[0]
+        return _document("mutation", field, args, selection(_wanted(returning, api), compat))[0]
 
     data = await api.query(text, variables, timeout=timeout, signal=signal, mutation=True)
     result = data.get(field)
@@ -137,12 +188,12 @@ async def paginate(
     api: Api,
     field: str,
     args: Mapping[str, Var],
-    fields: Sequence[str],
+    fields: FieldList,
     *,
     page_size: int = MAX_PAGE_SIZE,
     timeout: float | UseDefault | None = USE_DEFAULT,
     signal: AbortSignal | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[Any]:
     """Every item of a ``{field}(limit, offset, …) { items { … } total_count }`` list.
 
     Page by page (``page_size`` items, each page one call with its own ``timeout``), until
@@ -151,7 +202,8 @@ async def paginate(
     if not isinstance(page_size, int) or isinstance(page_size, bool) or not page_size >= 1:
         raise ValueError(f"page_size must be a positive int, got {page_size!r}")
     offset = 0
-    wanted = (f"items {{ {' '.join(fields)} }}", "total_count")
+    wanted = _page_of(fields, api)
+
     while True:
         page = await select(
             api,
@@ -170,3 +222,64 @@ async def paginate(
         total = page.get("total_count")
         if len(items) < page_size or (isinstance(total, int) and offset >= total):
             return
+
+
+def _page_of(fields: FieldList, api: Api) -> Callable[[], list[str]]:
+    def wanted() -> list[str]:
+        return [f"items {{ {' '.join(_wanted(fields, api))} }}", "total_count"]
+
+    return wanted
+
+
+async def select_page(
+    api: Api,
+    field: str,
+    args: Mapping[str, Var],
+    fields: FieldList,
+    limit: int,
+    offset: int,
+    *,
+    timeout: float | UseDefault | None = USE_DEFAULT,
+    signal: AbortSignal | None = None,
+) -> dict[str, Any]:
+    """One page of a list field, as the JS SDK returns it: ``{field: {items, total_count}}``.
+
+    For every item, use :func:`paginate` (the namespaces' ``iter``).
+    """
+    for value, what, least in ((limit, "limit", 1), (offset, "offset", 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
+    paged = {**args, "limit": Var("Int!", limit), "offset": Var("Int!", offset)}
+    value = await select(api, field, paged, _page_of(fields, api), timeout=timeout, signal=signal)
+    return {field: value}
+
+
+async def select_data(
+    api: Api,
+    field: str,
+    args: Mapping[str, Var],
+    fields: FieldList | None,
+    *,
+    timeout: float | UseDefault | None = USE_DEFAULT,
+    signal: AbortSignal | None = None,
+) -> dict[str, Any]:
+    """:func:`select` in the JS SDK's result shape: ``{field: value}``."""
+    return {field: await select(api, field, args, fields, timeout=timeout, signal=signal)}
+
+
+async def mutate_data(
+    api: Api,
+    field: str,
+    args: Mapping[str, Var],
+    returning: FieldList = ("ok", "msg"),
+    *,
+    timeout: float | UseDefault | None = USE_DEFAULT,
+    signal: AbortSignal | None = None,
+) -> dict[str, Any]:
+    """:func:`mutate` in the JS SDK's result shape: ``{field: {"ok", "msg", ...}}``."""
+    return {field: await mutate(api, field, args, returning, timeout=timeout, signal=signal)}
+
+
+async def collect(key: str, items: AsyncIterable[Any]) -> dict[str, Any]:
+    """Every item of a :func:`paginate` iterator, as the JS SDK's ``{key: [...]}``."""
+    return {key: [item async for item in items]}
