@@ -2,8 +2,9 @@
 
 Anyone may read them; creating, changing and deleting them is for superadmins. 23.09
 managers store ``max_vfolder_count``/``max_vfolder_size`` as required columns although
-the fields are deprecated: :meth:`ResourcePolicies.add` sends 0 (no limit from this
-policy) for them when the input leaves them out, so the same call works on 23.09 and 26.x.
+the fields are deprecated, and fail without ``allowed_vfolder_hosts``:
+:meth:`ResourcePolicies.add` sends 0 (no limit from this policy) and ``{}`` (no hosts) for
+them when the input leaves them out, so the same call works on 23.09 and 26.x.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ CREATE_POLICY_INPUT = InputSpec.of(
     "default_for_unspecified max_concurrent_sessions max_containers_per_session idle_timeout",
 )
 MODIFY_POLICY_INPUT = InputSpec.of("ModifyKeyPairResourcePolicyInput", _POLICY_KEYS, _POLICY_JSON)
-_STORED_BY_23_09 = {"max_vfolder_count": 0, "max_vfolder_size": 0}
+_STORED_BY_23_09 = {"max_vfolder_count": 0, "max_vfolder_size": 0, "allowed_vfolder_hosts": "{}"}
 
 
 class ResourcePolicies(Resource):
