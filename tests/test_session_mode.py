@@ -186,7 +186,7 @@ async def test_the_js_readme_flow_logs_in_calls_through_func_and_logs_out(
     assert webserver.count("GET", "/func/") == 1  # negotiated once, through the webserver
 
     answer = await client.request("POST", "/admin/graphql", json=GQL)
-    assert answer == {"user": EXAMPLE_USERS[USER.access_key]}
+    assert answer == {"user": {"email": EXAMPLE_USERS[USER.email]["email"]}}
     sent = _last(webserver, "/func/admin/graphql")
     assert "Authorization" not in sent.headers  # nothing is signed in SESSION mode
     assert sent.json == GQL

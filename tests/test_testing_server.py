@@ -410,7 +410,7 @@ async def test_graphql_legacy_and_standard_shapes(
     server: BackendAITestServer, http: aiohttp.ClientSession
 ) -> None:
     query = {"query": "{ me: user { email } }", "variables": {"a": 1}}
-    me = {"me": EXAMPLE_USERS[ADMIN_AK]}
+    me = {"me": {"email": EXAMPLE_USERS["admin@lablup.com"]["email"]}}
     status, body, _ = await signed(http, "POST", server.url("/admin/graphql"), json_body=query)
     assert (status, body) == (200, me)
     status, body, _ = await signed(http, "POST", server.url("/admin/gql"), json_body=query)

@@ -12,15 +12,21 @@ and the answer has the real manager's shapes:
 Route modules (sessions, vfolders, admin objects) register their fields with
 :func:`register_graphql_field`; a resolver receives a :class:`GraphQLContext` (arguments
 with variables substituted, the caller's keypair, the server state) and returns the field's
-value, or raises :class:`GraphQLFieldError`. Selections are not applied: resolvers return
-whole objects, and the SDK reads what it asked for. Nothing here imports the SDK.
+value, or raises :class:`GraphQLFieldError`. A field registered with an :class:`ObjectType`
+answers with the selection applied, and a selection of a field the type lacks fails the
+whole document as graphene's validation does (so a default field list that a 23.09 server
+refuses fails here too); other fields return their resolver's objects whole. Mutations
+registered with :func:`mutation_field` refuse a caller below their role inside the data
+(``ok: false, msg: "no permission to execute ..."``), as the manager's mutation middleware
+does. Nothing here imports the SDK.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +40,13 @@ __all__ = [
     "GraphQLContext",
     "GraphQLField",
     "GraphQLFieldError",
+    "ObjectType",
     "RootField",
+    "Selection",
+    "done",
+    "fixture",
+    "mutation_field",
+    "page",
     "parse_root_fields",
     "register_graphql_field",
 ]
@@ -55,6 +67,29 @@ class GraphQLFieldError(Exception):
 
 
 @dataclass(frozen=True)
+class Selection:
+    """One selected field: ``alias: name { children }`` (children None for a scalar)."""
+
+    name: str
+    alias: str
+    children: tuple[Selection, ...] | None
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    """A GraphQL object type: its name and fields (None: scalar; an ObjectType: object or
+    list of objects)."""
+
+    name: str
+    fields: Mapping[str, ObjectType | None]
+
+    @classmethod
+    def of(cls, name: str, scalars: str, **objects: ObjectType) -> ObjectType:
+        """Spelled as the schema lists it: space-separated scalar fields, then objects."""
+        return cls(name, {**dict.fromkeys(scalars.split()), **objects})
+
+
+@dataclass(frozen=True)
 class RootField:
     """One root field of a document: ``alias: name(args) { ... }`` at its position."""
 
@@ -63,6 +98,7 @@ class RootField:
     args: dict[str, Any]
     line: int
     column: int
+    selection: tuple[Selection, ...] | None = None
 
 
 @dataclass
@@ -89,6 +125,8 @@ class GraphQLField:
     role: str = "user"  # "user", "admin" or "superadmin"
     mutation: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    type: ObjectType | None = None  # when set, the selection is checked and applied
+    args: frozenset[str] | None = None  # when set, other arguments fail the document
 
 
 def register_graphql_field(state: ServerState, gql_field: GraphQLField) -> GraphQLField:
@@ -175,6 +213,40 @@ class _Reader:
         word = self.name()
         return {"true": True, "false": False, "null": None}.get(word, word)
 
+    def selection_set(self) -> tuple[Selection, ...] | None:
+        """``{ a b: c(x: 1) { d } }`` as Selections; None if it has fragments (not applied)."""
+        self.expect("{")
+        found: list[Selection] = []
+        plain = True
+        while self.peek() != "}":
+            if not self.peek():
+                raise ValueError("Syntax Error: Expected '}'")
+            if self.text.startswith("...", self.pos):
+                plain = False
+                self.pos += 3
+                if self.peek() != "{":
+                    self.name()  # fragment name or "on"
+                    if self.peek() not in ("{", "}", "") and self.text[self.pos] != "@":
+                        self.name()  # the type condition
+                if self.peek() == "{":
+                    self.skip_block()
+                continue
+            name = alias = self.name()
+            if self.peek() == ":":
+                self.pos += 1
+                name = self.name()
+            if self.peek() == "(":
+                self.pos += 1
+                while self.peek() != ")":
+                    self.name()
+                    self.expect(":")
+                    self.value({})
+                self.pos += 1
+            children = self.selection_set() if self.peek() == "{" else None
+            found.append(Selection(name, alias, children))
+        self.pos += 1
+        return tuple(found) if plain else None
+
     def skip_block(self) -> None:
         """Skip a ``{ ... }`` selection set (strings inside are honoured)."""
         self.expect("{")
@@ -234,9 +306,8 @@ def parse_root_fields(document: str, variables: Mapping[str, Any]) -> tuple[bool
                 reader.expect(":")
                 args[key] = reader.value(variables)
             reader.pos += 1
-        if reader.peek() == "{":
-            reader.skip_block()
-        fields.append(RootField(name, alias, args, line, column))
+        selection = reader.selection_set() if reader.peek() == "{" else None
+        fields.append(RootField(name, alias, args, line, column, selection))
     return mutation, fields
 
 
@@ -271,12 +342,22 @@ def answer_document(
     for root in roots:
         registered = state.graphql_fields.get(root.name)
         where = {"locations": [{"line": root.line, "column": root.column}], "path": [root.alias]}
+        kind = "Mutations" if mutation else "Queries"
         if registered is None:
-            kind = "Mutations" if mutation else "Queries"
             return None, [
                 {"message": f'Cannot query field "{root.name}" on type "{kind}".', **where}
             ]
         gql_field = _as_field(registered, root.name)
+        unknown = sorted(set(root.args) - gql_field.args) if gql_field.args is not None else []
+        if unknown:
+            message = f'Unknown argument "{unknown[0]}" on field "{root.name}" of type "{kind}".'
+            return None, [{"message": message, "locations": where["locations"]}]
+        invalid = _invalid_selection(gql_field.type, root.selection)
+        if invalid:
+            return None, [{"message": invalid, "locations": where["locations"]}]
+    for root in roots:
+        where = {"locations": [{"line": root.line, "column": root.column}], "path": [root.alias]}
+        gql_field = _as_field(state.graphql_fields[root.name], root.name)
         refusal = _allowed(gql_field.role, keypair)
         if refusal is not None:
             data[root.alias] = None
@@ -284,7 +365,10 @@ def answer_document(
             continue
         ctx = GraphQLContext(dict(root.args), variables, keypair, state, root, mutation)
         try:
-            data[root.alias] = gql_field.resolve(ctx)
+            value = gql_field.resolve(ctx)
+            if gql_field.type is not None and root.selection is not None:
+                value = _project(value, root.selection)
+            data[root.alias] = value
         except GraphQLFieldError as exc:
             data[root.alias] = None
             entry: dict[str, Any] = {"message": exc.message, **where}
@@ -292,6 +376,85 @@ def answer_document(
                 entry["extensions"] = exc.extensions
             errors.append(entry)
     return data, errors
+
+
+def _invalid_selection(
+    gql_type: ObjectType | None, selection: tuple[Selection, ...] | None
+) -> str | None:
+    """graphene's message for the first selected field the type does not have."""
+    if gql_type is None or selection is None:
+        return None
+    for item in selection:
+        if item.name == "__typename":
+            continue
+        if item.name not in gql_type.fields:
+            return f'Cannot query field "{item.name}" on type "{gql_type.name}".'
+        inner = gql_type.fields[item.name]
+        if inner is None and item.children is not None:
+            return f'Field "{item.name}" must not have a selection since type is a scalar.'
+        if inner is not None and item.children is None:
+            return f'Field "{item.name}" of type "{inner.name}" must have a selection.'
+        found = _invalid_selection(inner, item.children)
+        if found:
+            return found
+    return None
+
+
+def _project(value: Any, selection: tuple[Selection, ...] | None) -> Any:
+    """The value with only the selected fields (missing ones null), aliases applied."""
+    if selection is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_project(v, selection) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    return {s.alias: _project(value.get(s.name), s.children) for s in selection}
+
+
+# -- helpers for route modules ------------------------------------------------------------
+
+
+def fixture(state: ServerState, key: str, seed: Any) -> Any:
+    """``state.extras[key]``, created as a deep copy of the module's ``seed`` on first use."""
+    if key not in state.extras:
+        state.extras[key] = copy.deepcopy(seed)
+    return state.extras[key]
+
+
+def page(rows: Sequence[Any], ctx: GraphQLContext) -> dict[str, Any]:
+    """A ``{items, total_count}`` page of ``rows`` by the field's ``limit``/``offset``."""
+    offset, limit = int(ctx.args.get("offset") or 0), int(ctx.args.get("limit") or 0)
+    return {"items": list(rows[offset : offset + limit]), "total_count": len(rows)}
+
+
+def done(**extra: Any) -> dict[str, Any]:
+    """A successful mutation's payload, as the manager words it."""
+    return {"ok": True, "msg": "success", **extra}
+
+
+def _refuse_below(role: str, name: str, resolve: Resolver) -> Resolver:
+    def guarded(ctx: GraphQLContext) -> Any:
+        if _allowed(role, ctx.keypair) is not None:
+            return {"ok": False, "msg": f"no permission to execute {name}"}
+        return resolve(ctx)
+
+    return guarded
+
+
+_MUTATION_RESULT = ObjectType.of("MutationResult", "ok msg")
+
+
+def mutation_field(
+    name: str,
+    resolve: Resolver,
+    role: str = "superadmin",
+    returns: Mapping[str, ObjectType] | None = None,
+) -> GraphQLField:
+    """A mutation that answers ``ok: false`` to callers below ``role`` (the manager's
+    ``allowed_roles``) and ``{ok, msg, ...}`` otherwise; ``returns`` names the payload's
+    object fields (``{"keypair": KEYPAIR}``)."""
+    payload = ObjectType(f"{name}_payload", {**_MUTATION_RESULT.fields, **(returns or {})})
+    return GraphQLField(name, _refuse_below(role, name, resolve), mutation=True, type=payload)
 
 
 def _invalid_params(data: Any, msg: str = "Input validation error") -> web.Response:

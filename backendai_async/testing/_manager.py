@@ -514,7 +514,18 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
 
     The compute-session routes are always installed, as on a real manager.
     """
-    from ._agents import register_agent_fields  # these import this module: import lazily
+    # these import this module: import lazily
+    from ._admin_domains import register_domain_fields
+    from ._admin_groups import register_group_fields
+    from ._admin_images import register_image_fields
+    from ._admin_keypairs import register_keypair_fields
+    from ._admin_policies import register_policy_fields
+    from ._admin_presets import register_preset_routes
+    from ._admin_scaling_groups import register_scaling_group_routes
+    from ._admin_storage import register_storage_routes
+    from ._admin_usage import register_usage_routes
+    from ._agents import register_agent_fields
+    from ._etcd import register_etcd_routes
     from ._graphql import register_graphql_routes
     from ._sessions import register_session_routes
     from ._users import register_user_fields
@@ -537,6 +548,17 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_agent_fields,
         register_user_fields,
         register_session_routes,
+        # administration objects (docs/administration.md)
+        register_keypair_fields,
+        register_group_fields,
+        register_domain_fields,
+        register_policy_fields,
+        register_preset_routes,
+        register_scaling_group_routes,
+        register_storage_routes,
+        register_image_fields,
+        register_etcd_routes,
+        register_usage_routes,
     )
     for install in builtin:
         install(app, state)
