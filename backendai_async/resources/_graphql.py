@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from ..errors import GraphQLError
 from ..timeouts import USE_DEFAULT
+from ._args import InputSpec, check_props, check_text, check_uuid
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -39,6 +40,7 @@ __all__ = [
     "select_data",
     "select_page",
     "selection",
+    "target",
 ]
 
 Timeout = Union[float, "UseDefault", None]
@@ -77,6 +79,25 @@ FieldList = Sequence[str | Gated]
 def fields_or(given: Fields | None, default: FieldList, what: str = "fields") -> FieldList:
     """The caller's field list (validated with :func:`check_fields`) or the default."""
     return default if given is None else check_fields(given, what)
+
+
+def target(
+    key: str,
+    value: object,
+    spec: InputSpec | None = None,
+    input: object = None,
+    type: str = "String!",
+    what: str | None = None,
+) -> dict[str, Var]:
+    """A mutation's usual arguments: the object's key (a non-empty string, or ``type``
+    ``UUID!``; ``what`` names it in errors) and, with ``spec``, ``props`` (the checked
+    ``input`` of that input type)."""
+    what = what or key
+    checked = check_uuid(value, what) if type == "UUID!" else check_text(value, what)
+    args = {key: Var(type, checked)}
+    if spec is not None:
+        args["props"] = Var(f"{spec.name}!", check_props(input, spec))
+    return args
 
 
 def _wanted(fields: FieldList, api: Api) -> list[str]:

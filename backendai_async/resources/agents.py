@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_props, check_text
+from ._args import InputSpec
 from ._base import Resource
 from ._graphql import (
     Fields,
@@ -22,6 +22,7 @@ from ._graphql import (
     paginate,
     select_data,
     select_page,
+    target,
 )
 
 if TYPE_CHECKING:
@@ -105,10 +106,7 @@ class Agents(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change an agent (``ModifyAgentInput``: ``schedulable``, ``scaling_group``)."""
-        args = {
-            "id": Var("String!", check_text(id, "id")),
-            "props": Var("ModifyAgentInput!", check_props(input, MODIFY_AGENT_INPUT)),
-        }
+        args = target("id", id, MODIFY_AGENT_INPUT, input)
         return await mutate_data(self._api, "modify_agent", args, timeout=timeout, signal=signal)
 
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_props, check_text, optional
+from ._args import InputSpec, check_text, optional
 from ._base import Resource
-from ._graphql import Fields, Timeout, Var, fields_or, mutate_data, select_data
+from ._graphql import Fields, Timeout, Var, fields_or, mutate_data, select_data, target
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -81,8 +81,5 @@ class Domains(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a domain (``ModifyDomainInput``; JSON fields as strings or mappings)."""
-        args = {
-            "name": Var("String!", check_text(domain_name, "domain_name")),
-            "props": Var("ModifyDomainInput!", check_props(input, MODIFY_DOMAIN_INPUT)),
-        }
+        args = target("name", domain_name, MODIFY_DOMAIN_INPUT, input, what="domain_name")
         return await mutate_data(self._api, "modify_domain", args, timeout=timeout, signal=signal)

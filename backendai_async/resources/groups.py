@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_flag, check_props, check_text, check_uuid, optional
+from ._args import InputSpec, check_flag, check_text, optional
 from ._base import Resource
-from ._graphql import Fields, Gated, Timeout, Var, fields_or, mutate_data, select_data
+from ._graphql import Fields, Gated, Timeout, Var, fields_or, mutate_data, select_data, target
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -81,10 +81,7 @@ class Groups(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Create a project (``GroupInput``; ``domain_name`` is required)."""
-        args = {
-            "name": Var("String!", check_text(name, "name")),
-            "props": Var("GroupInput!", check_props(input, GROUP_INPUT)),
-        }
+        args = target("name", name, GROUP_INPUT, input)
         return await mutate_data(
             self._api, "create_group", args, _CREATED, timeout=timeout, signal=signal
         )
@@ -98,22 +95,19 @@ class Groups(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a project by id (``ModifyGroupInput``)."""
-        args = {
-            "gid": Var("UUID!", check_uuid(id, "id")),
-            "props": Var("ModifyGroupInput!", check_props(input, MODIFY_GROUP_INPUT)),
-        }
+        args = target("gid", id, MODIFY_GROUP_INPUT, input, "UUID!", "id")
         return await mutate_data(self._api, "modify_group", args, timeout=timeout, signal=signal)
 
     async def delete(
         self, id: str, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> dict[str, MutationResult]:
         """Deactivate a project (the manager keeps it; see :meth:`purge`)."""
-        args = {"gid": Var("UUID!", check_uuid(id, "id"))}
+        args = target("gid", id, type="UUID!", what="id")
         return await mutate_data(self._api, "delete_group", args, timeout=timeout, signal=signal)
 
     async def purge(
         self, id: str, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> dict[str, MutationResult]:
         """Remove a project for good (it must be inactive and hold no sessions or folders)."""
-        args = {"gid": Var("UUID!", check_uuid(id, "id"))}
+        args = target("gid", id, type="UUID!", what="id")
         return await mutate_data(self._api, "purge_group", args, timeout=timeout, signal=signal)

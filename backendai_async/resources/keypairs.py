@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_flag, check_int, check_props, check_text, optional
+from ._args import InputSpec, check_flag, check_int, check_text, optional
 from ._base import Resource
 from ._graphql import (
     Fields,
@@ -23,6 +23,7 @@ from ._graphql import (
     mutate_data,
     paginate,
     select_data,
+    target,
 )
 
 if TYPE_CHECKING:
@@ -148,10 +149,7 @@ class KeyPairs(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a keypair (``ModifyKeyPairInput``: is_active, is_admin, resource_policy …)."""
-        args = {
-            "access_key": Var("String!", check_text(access_key, "access_key")),
-            "props": Var("ModifyKeyPairInput!", check_props(input, MODIFY_KEYPAIR_INPUT)),
-        }
+        args = target("access_key", access_key, MODIFY_KEYPAIR_INPUT, input)
         return await mutate_data(self._api, "modify_keypair", args, timeout=timeout, signal=signal)
 
     async def delete(
@@ -162,5 +160,5 @@ class KeyPairs(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Delete a keypair."""
-        args = {"access_key": Var("String!", check_text(access_key, "access_key"))}
+        args = target("access_key", access_key)
         return await mutate_data(self._api, "delete_keypair", args, timeout=timeout, signal=signal)

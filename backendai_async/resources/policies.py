@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..timeouts import USE_DEFAULT
 from ._args import InputSpec, check_props, check_text
 from ._base import Resource
-from ._graphql import Fields, Gated, Timeout, Var, fields_or, mutate_data, select_data
+from ._graphql import Fields, Gated, Timeout, Var, fields_or, mutate_data, select_data, target
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -106,12 +106,7 @@ class ResourcePolicies(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a policy (``ModifyKeyPairResourcePolicyInput``)."""
-        args = {
-            "name": Var("String!", check_text(name, "name")),
-            "props": Var(
-                "ModifyKeyPairResourcePolicyInput!", check_props(input, MODIFY_POLICY_INPUT)
-            ),
-        }
+        args = target("name", name, MODIFY_POLICY_INPUT, input)
         return await mutate_data(
             self._api, "modify_keypair_resource_policy", args, timeout=timeout, signal=signal
         )
@@ -120,7 +115,7 @@ class ResourcePolicies(Resource):
         self, name: str, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> dict[str, MutationResult]:
         """Delete a policy (no keypair may still use it)."""
-        args = {"name": Var("String!", check_text(name, "name"))}
+        args = target("name", name)
         return await mutate_data(
             self._api, "delete_keypair_resource_policy", args, timeout=timeout, signal=signal
         )

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_props, check_text
+from ._args import InputSpec, check_props
 from ._base import Resource
-from ._graphql import Timeout, Var, mutate_data
+from ._graphql import Timeout, mutate_data, target
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -77,10 +77,7 @@ class ResourcePresets(Resource):
     ) -> dict[str, MutationResult]:
         """Create a preset: ``input`` has ``resource_slots`` (JSON string or mapping) and may
         have ``shared_memory`` (``"1g"``)."""
-        args = {
-            "name": Var("String!", check_text(name, "name")),
-            "props": Var("CreateResourcePresetInput!", check_props(input, CREATE_PRESET_INPUT)),
-        }
+        args = target("name", name, CREATE_PRESET_INPUT, input)
         return await mutate_data(
             self._api, "create_resource_preset", args, timeout=timeout, signal=signal
         )
@@ -94,10 +91,7 @@ class ResourcePresets(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a preset by name (``ModifyResourcePresetInput``)."""
-        args = {
-            "name": Var("String!", check_text(name, "name")),
-            "props": Var("ModifyResourcePresetInput!", check_props(input, MODIFY_PRESET_INPUT)),
-        }
+        args = target("name", name, MODIFY_PRESET_INPUT, input)
         return await mutate_data(
             self._api, "modify_resource_preset", args, timeout=timeout, signal=signal
         )
@@ -106,7 +100,7 @@ class ResourcePresets(Resource):
         self, name: str, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> dict[str, MutationResult]:
         """Delete a preset by name."""
-        args = {"name": Var("String!", check_text(name, "name"))}
+        args = target("name", name)
         return await mutate_data(
             self._api, "delete_resource_preset", args, timeout=timeout, signal=signal
         )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..timeouts import USE_DEFAULT
 from ._args import InputSpec, check_props, check_segment, check_text
 from ._base import Resource
-from ._graphql import Fields, Gated, Timeout, Var, fields_or, mutate_data, select_data
+from ._graphql import Fields, Gated, Timeout, Var, fields_or, mutate_data, select_data, target
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -132,10 +132,7 @@ class ScalingGroups(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a scaling group (``ModifyScalingGroupInput``)."""
-        args = {
-            "name": Var("String!", check_text(name, "name")),
-            "props": Var("ModifyScalingGroupInput!", check_props(input, MODIFY_SG_INPUT)),
-        }
+        args = target("name", name, MODIFY_SG_INPUT, input)
         return await mutate_data(
             self._api, "modify_scaling_group", args, timeout=timeout, signal=signal
         )
@@ -144,7 +141,7 @@ class ScalingGroups(Resource):
         self, name: str, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
     ) -> dict[str, MutationResult]:
         """Delete a scaling group."""
-        args = {"name": Var("String!", check_text(name, "name"))}
+        args = target("name", name)
         return await mutate_data(
             self._api, "delete_scaling_group", args, timeout=timeout, signal=signal
         )

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_flag, check_props, check_text
+from ._args import InputSpec, check_flag, check_text
 from ._base import Resource
 from ._graphql import (
     Fields,
@@ -23,6 +23,7 @@ from ._graphql import (
     mutate_data,
     paginate,
     select_data,
+    target,
 )
 
 if TYPE_CHECKING:
@@ -117,10 +118,7 @@ class Users(Resource):
     ) -> dict[str, MutationResult]:
         """Create a user (``UserInput``: username, password, need_password_change, domain_name
         are required); the answer has the new user's uuid."""
-        args = {
-            "email": Var("String!", check_text(email, "email")),
-            "props": Var("UserInput!", check_props(input, USER_INPUT)),
-        }
+        args = target("email", email, USER_INPUT, input)
         return await mutate_data(
             self._api, "create_user", args, _CREATED, timeout=timeout, signal=signal
         )
@@ -134,10 +132,7 @@ class Users(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Change a user (``ModifyUserInput``)."""
-        args = {
-            "email": Var("String!", check_text(email, "email")),
-            "props": Var("ModifyUserInput!", check_props(input, MODIFY_USER_INPUT)),
-        }
+        args = target("email", email, MODIFY_USER_INPUT, input)
         return await mutate_data(self._api, "modify_user", args, timeout=timeout, signal=signal)
 
     async def delete(
@@ -148,7 +143,7 @@ class Users(Resource):
         signal: AbortSignal | None = None,
     ) -> dict[str, MutationResult]:
         """Delete a user: the manager marks it ``deleted`` and deactivates its keypairs."""
-        args = {"email": Var("String!", check_text(email, "email"))}
+        args = target("email", email)
         return await mutate_data(self._api, "delete_user", args, timeout=timeout, signal=signal)
 
     async def purge(
@@ -161,8 +156,5 @@ class Users(Resource):
     ) -> dict[str, MutationResult]:
         """Remove a user for good, keypairs and folders included (``purge_user``; not in the
         JS SDK). ``input``: ``PurgeUserInput`` (``purge_shared_vfolders`` …)."""
-        args = {
-            "email": Var("String!", check_text(email, "email")),
-            "props": Var("PurgeUserInput!", check_props(input or {}, PURGE_USER_INPUT)),
-        }
+        args = target("email", email, PURGE_USER_INPUT, input or {})
         return await mutate_data(self._api, "purge_user", args, timeout=timeout, signal=signal)

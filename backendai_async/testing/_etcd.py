@@ -9,7 +9,7 @@ value writes its flattened keys (at most 16 at once, as the manager allows).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -27,20 +27,28 @@ def etcd(state: ServerState) -> dict[str, str]:
     return found
 
 
-async def _params(request: web.Request) -> tuple[dict[str, Any] | None, web.Response | None]:
-    kp = request.app[STATE_KEY].keypair_of(request)
-    if kp is None or not kp.is_superadmin:
-        refusal = problem_response(
-            401, "auth-failed", "Credential/signature mismatch.", "Unauthorized access"
-        )
-        return None, refusal
-    params = json.loads(await request.read()) if request.body_exists else {}
-    if not isinstance(params, dict) or not isinstance(params.get("key"), str):
-        bad = problem_response(
-            400, "invalid-api-params", "Missing or invalid API parameters.", "key: is required"
-        )
-        return None, bad
-    return params, None
+ParamsHandler = Callable[[ServerState, dict[str, Any]], Any]
+
+
+def _superadmin_call(handler: ParamsHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The manager's ``@superadmin_required`` and ``{"key", ...}`` check, then ``handler``."""
+
+    async def route(request: web.Request) -> web.Response:
+        state = request.app[STATE_KEY]
+        kp = state.keypair_of(request)
+        if kp is None or not kp.is_superadmin:
+            return problem_response(
+                401, "auth-failed", "Credential/signature mismatch.", "Unauthorized access"
+            )
+        params = json.loads(await request.read()) if request.body_exists else {}
+        if not isinstance(params, dict) or not isinstance(params.get("key"), str):
+            return problem_response(
+                400, "invalid-api-params", "Missing or invalid API parameters.", "key: is required"
+            )
+        answer = handler(state, params)
+        return answer if isinstance(answer, web.Response) else web.json_response(answer)
+
+    return route
 
 
 def _tree(flat: Mapping[str, str], prefix: str) -> dict[str, Any]:
@@ -58,15 +66,9 @@ def _tree(flat: Mapping[str, str], prefix: str) -> dict[str, Any]:
     return tree
 
 
-async def _get(request: web.Request) -> web.StreamResponse:
-    params, refusal = await _params(request)
-    if params is None:
-        assert refusal is not None
-        return refusal
-    store = etcd(request.app[STATE_KEY])
-    key = params["key"]
-    result = _tree(store, key) if params.get("prefix") else store.get(key)
-    return web.json_response({"result": result})
+def _get(state: ServerState, params: dict[str, Any]) -> Any:
+    store, key = etcd(state), params["key"]
+    return {"result": _tree(store, key) if params.get("prefix") else store.get(key)}
 
 
 def _flatten(prefix: str, value: Any, into: dict[str, str]) -> None:
@@ -77,11 +79,7 @@ def _flatten(prefix: str, value: Any, into: dict[str, str]) -> None:
         into[prefix] = str(value)
 
 
-async def _set(request: web.Request) -> web.StreamResponse:
-    params, refusal = await _params(request)
-    if params is None:
-        assert refusal is not None
-        return refusal
+def _set(state: ServerState, params: dict[str, Any]) -> Any:
     updates: dict[str, str] = {}
     _flatten(params["key"], params.get("value"), updates)
     if len(updates) > MAX_UPDATE:
@@ -91,23 +89,17 @@ async def _set(request: web.Request) -> web.StreamResponse:
             "Missing or invalid API parameters.",
             "Too large update! Split into smaller key-value pair sets.",
         )
-    etcd(request.app[STATE_KEY]).update(updates)
-    return web.json_response({"result": "ok"})
+    etcd(state).update(updates)
+    return {"result": "ok"}
 
 
-async def _delete(request: web.Request) -> web.StreamResponse:
-    params, refusal = await _params(request)
-    if params is None:
-        assert refusal is not None
-        return refusal
-    store = etcd(request.app[STATE_KEY])
-    key = params["key"]
+def _delete(state: ServerState, params: dict[str, Any]) -> Any:
+    store, key = etcd(state), params["key"]
     for k in [k for k in store if k == key or (params.get("prefix") and k.startswith(key))]:
         del store[k]
-    return web.json_response({"result": "ok"})
+    return {"result": "ok"}
 
 
 def register_etcd_routes(app: web.Application, state: ServerState) -> None:
-    app.router.add_route("POST", "/config/get", _get)
-    app.router.add_route("POST", "/config/set", _set)
-    app.router.add_route("POST", "/config/delete", _delete)
+    for name, handler in (("get", _get), ("set", _set), ("delete", _delete)):
+        app.router.add_route("POST", f"/config/{name}", _superadmin_call(handler))
