@@ -36,6 +36,7 @@ from .resources.admin_types import (
     StorageVolume,
     User,
 )
+from .resources.compute_sessions import ContainerRow, SessionList, SessionRow
 from .resources.sessions import ByteStream, SessionResources
 from .timeouts import USE_DEFAULT, Timeouts
 from .version import ApiVersion
@@ -55,6 +56,7 @@ __all__ = [
     "ClientError",
     "ClientState",
     "ConnectionMode",
+    "ContainerRow",
     "Domain",
     "ErrorType",
     "GraphQLError",
@@ -71,7 +73,9 @@ __all__ = [
     "ResponseError",
     "ScalingGroup",
     "ServerError",
+    "SessionList",
     "SessionResources",
+    "SessionRow",
     "StorageVolume",
     "Timeouts",
     "UnderlyingError",

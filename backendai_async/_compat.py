@@ -37,10 +37,18 @@ class Compat:
     create_name_field: str  # session creation: "name" (v5+) or "clientSessionToken"
     cluster_params_top_level: bool  # v6+: cluster_size/cluster_mode beside "config"
     gql_renames: Mapping[str, str]  # GraphQL field names this version spells differently
+    gql_session_renames: Mapping[str, str]  # ComputeSession fields spelled differently
+    gql_session_absent: frozenset[str]  # ComputeSession fields this version lacks
 
 
 _NO_RENAMES: Mapping[str, str] = MappingProxyType({})
 _BEFORE_V5_RENAMES: Mapping[str, str] = MappingProxyType({"session_name": "sess_id"})
+# Before v5 a session was its main kernel: ``sess_id`` named it (``name`` came with v5) and
+# neither ``starts_at`` nor ``containers`` existed (manager 19.09's schema).
+_BEFORE_V5_SESSION_RENAMES: Mapping[str, str] = MappingProxyType(
+    {"session_name": "sess_id", "name": "sess_id"}
+)
+_BEFORE_V5_SESSION_ABSENT = frozenset({"starts_at", "containers"})
 
 
 @lru_cache(maxsize=32)
@@ -61,4 +69,6 @@ def compat_for(version: ApiVersion) -> Compat:
         create_name_field="name" if sessions else "clientSessionToken",
         cluster_params_top_level=version >= _CLUSTER_PARAMS,
         gql_renames=_NO_RENAMES if sessions else _BEFORE_V5_RENAMES,
+        gql_session_renames=_NO_RENAMES if sessions else _BEFORE_V5_SESSION_RENAMES,
+        gql_session_absent=frozenset() if sessions else _BEFORE_V5_SESSION_ABSENT,
     )

@@ -15,18 +15,32 @@ from aiohttp import ClientResponse
 
 from ._http import ResponseReader, decode_body
 from ._login import decode_session_body
-from .errors import GraphQLError, ResponseError
+from .errors import GraphQLError, ResponseError, graphql_message
 
 __all__ = ["graphql_reader", "is_mutation"]
 
 _ENVELOPE = frozenset({"data", "errors", "extensions"})
-_LEADING = re.compile(r"^(?:\s|,|#[^\n]*(?:\n|$))*")
+_TOKENS = re.compile(
+    r'#[^\n]*|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|[{}()]|[_A-Za-z]\w*'
+)
 
 
 def is_mutation(document: str) -> bool:
-    """Whether a GraphQL document's first operation is a mutation (comments skipped)."""
-    rest = document[_LEADING.match(document).end() :]  # type: ignore[union-attr]
-    return rest.startswith("mutation") and not rest[8:9].isalnum() and rest[8:9] != "_"
+    """Whether a GraphQL document defines a mutation (so it must never be retried).
+
+    Looks at every top-level definition, not only the first (a fragment may come first),
+    skipping comments, strings and selection sets.
+    """
+    depth = 0
+    for m in _TOKENS.finditer(document):
+        token = m.group()
+        if token in "{(":
+            depth += 1
+        elif token in "})":
+            depth -= 1
+        elif depth == 0 and token == "mutation":
+            return True
+    return False
 
 
 def _error_list(errors: list[Any]) -> list[dict[str, Any]]:
@@ -44,12 +58,10 @@ def _data_of(body: Any, status: int) -> dict[str, Any]:
     if isinstance(errors, list) and errors:
         listed = _error_list(errors)
         first = listed[0].get("message")
-        text = first if isinstance(first, str) and first else "GraphQL error"
-        more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
         raise GraphQLError(
-            f"GraphQL error: {text}{more}",
+            graphql_message(listed),
             title="GraphQL error",
-            description=text,
+            description=first if isinstance(first, str) and first else "GraphQL error",
             status=status,
             errors=listed,
             data=data,

@@ -42,6 +42,7 @@ from .errors import (
     ServerError,
     UnderlyingError,
     UnknownError,
+    graphql_message,
 )
 from .timeouts import USE_DEFAULT, Timeouts, UseDefault
 
@@ -827,7 +828,9 @@ class Transport:
         err: ServerError
         gql_errors = _graphql_errors(problem)
         if gql_errors is not None:
-            err = GraphQLError(redact(message, known), errors=gql_errors, **fields)
+            err = GraphQLError(
+                redact(graphql_message(gql_errors), known), errors=gql_errors, **fields
+            )
         elif status == 401:
             err = AuthenticationError(redact(message, known), **fields)
         else:

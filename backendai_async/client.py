@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +44,7 @@ from .version import (
 if TYPE_CHECKING:
     from .resources.agents import Agents, AgentSummaries
     from .resources.auth import Auth
+    from .resources.compute_sessions import ComputeSession
     from .resources.domains import Domains
     from .resources.groups import Groups
     from .resources.images import Images
@@ -157,6 +159,7 @@ class Client(SessionAliases, AuthAliases):
     image: Namespace[Images] = Namespace(".images", "Images")
     resources: Namespace[Resources] = Namespace(".usage", "Resources")
     # -- end of administration objects --
+    compute_session: Namespace[ComputeSession] = Namespace(".compute_sessions", "ComputeSession")
 
     def __init__(
         self,
@@ -539,7 +542,8 @@ class Client(SessionAliases, AuthAliases):
         answer (HTTP 200 with ``errors``, or 400 ``graphql-error``) raise
         :class:`~backendai_async.GraphQLError`. A query is retried only with ``retry=``; a
         mutation never. ``q`` may be a function of the negotiated :class:`Compat` (version-
-        aware field lists); then say ``mutation=`` (else it is read from ``q``).
+        aware field lists); then it counts as a mutation unless ``mutation=False`` says
+        otherwise (for a string, ``mutation`` is read from ``q``).
         """
         if isinstance(q, str):
             if not q.strip():
@@ -547,13 +551,24 @@ class Client(SessionAliases, AuthAliases):
             if mutation is None:
                 mutation = is_mutation(q)
         elif not callable(q):
-            raise ValueError(f"q must be a GraphQL document string, got {type(q).__name__}")
+            raise TypeError(f"q must be a GraphQL document string, got {type(q).__name__}")
+        elif mutation is None:
+            mutation = True  # unknown until negotiated: never retry it
         if variables is not None and not isinstance(variables, Mapping):
-            raise ValueError(f"variables must be a mapping, got {type(variables).__name__}")
+            raise TypeError(f"variables must be a mapping, got {type(variables).__name__}")
         if mutation and retry:
-            raise ValueError("a GraphQL mutation is never retried: pass retry=0")
+            raise ValueError(
+                "a GraphQL mutation is never retried: pass retry=0 (a document given as a "
+                "function needs mutation=False to be retried)"
+            )
         policy = RetryPolicy(RetryPolicy.of(retry).retries, idempotent=not mutation)
         shown = dict(variables) if variables is not None else None
+        try:
+            json.dumps(shown)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"variables must be JSON values (str, number, list, dict): {exc}"
+            ) from None
         body: Any
         if isinstance(q, str):
             body = {"query": q, "variables": shown}

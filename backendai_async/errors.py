@@ -28,6 +28,7 @@ __all__ = [
     "ServerError",
     "UnderlyingError",
     "UnknownError",
+    "graphql_message",
     "mask_secrets",
 ]
 
@@ -134,8 +135,9 @@ class GraphQLError(ServerError):
     """GraphQL ``errors``: in a 200 answer of ``/admin/gql`` or a 400 ``graphql-error``.
 
     ``errors`` is the server's list (each a dict with ``message`` and, when present,
-    ``path``, ``locations``, ``extensions``); ``data`` is the partial data, if any.
-    ``message`` says the first error's text.
+    ``path``, ``locations``, ``extensions``); ``data`` is the partial data, if any (only a
+    200 answer carries it). ``message`` is :func:`graphql_message` of the list in both forms;
+    ``status`` tells them apart.
     """
 
     default_problem = PROBLEM_BASE + "graphql-error"
@@ -151,6 +153,24 @@ class GraphQLError(ServerError):
         super().__init__(message, **kwargs)
         self.errors: list[dict[str, Any]] = list(errors or [])
         self.data = data
+
+    @property
+    def code(self) -> str | None:
+        """The first error's ``extensions.code`` (managers 24.x+), e.g.
+        ``"backendai_generic_forbidden"``; None when the server gives none."""
+        for error in self.errors:
+            extensions = error.get("extensions")
+            if isinstance(extensions, dict) and isinstance(extensions.get("code"), str):
+                return str(extensions["code"])
+        return None
+
+
+def graphql_message(errors: list[dict[str, Any]]) -> str:
+    """``GraphQL error: <the first error's message> (and N more)``, for either answer form."""
+    first = errors[0].get("message") if errors else None
+    text = first if isinstance(first, str) and first else "GraphQL error"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"GraphQL error: {text}{more}"
 
 
 class ResponseError(ClientError):

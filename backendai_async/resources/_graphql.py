@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 __all__ = [
     "FieldList",
     "Fields",
+    "FieldsOf",
     "Gated",
+    "Renames",
     "Timeout",
     "Var",
     "check_fields",
+    "check_page",
     "collect",
     "fields_or",
     "mutate",
@@ -125,13 +128,39 @@ def check_fields(fields: Fields, what: str = "fields") -> tuple[str, ...]:
     return tuple(items)
 
 
-def selection(fields: Sequence[str], compat: Compat) -> str:
-    """The selection text for ``fields``, with names this version spells differently."""
-    renames = compat.gql_renames
+def selection(
+    fields: Sequence[str], compat: Compat, renames: Mapping[str, str] | None = None
+) -> str:
+    """The selection text for ``fields``, with names this version spells differently.
+
+    A renamed field is sent with an alias (``session_name: sess_id``), so the answer has the
+    names that were asked for on every version. ``renames`` defaults to the version's
+    ``gql_renames``.
+    """
+    table = compat.gql_renames if renames is None else renames
     text = " ".join(fields)
-    if not renames:
+    if not table:
         return text
-    return _NAME.sub(lambda m: renames.get(m.group(), m.group()), text)
+
+    def spelled(m: re.Match[str]) -> str:
+        name = m.group()
+        real = table.get(name)
+        return f"{name}: {real}" if real is not None else name
+
+    return _NAME.sub(spelled, text)
+
+
+Renames = Callable[["Compat"], Mapping[str, str]]
+"""The field renames for one object type, read from the negotiated version's table."""
+
+FieldsOf = FieldList | Callable[["Compat"], Sequence[str]]
+"""A field list, or a function of the negotiated version giving it (version-aware defaults)."""
+
+
+def _fields_for(fields: FieldsOf | None, compat: Compat, api: Api) -> Sequence[str]:
+    if fields is None:
+        return ()
+    return fields(compat) if callable(fields) else _wanted(fields, api)
 
 
 def _document(
@@ -150,18 +179,20 @@ async def select(
     api: Api,
     field: str,
     args: Mapping[str, Var],
-    fields: FieldList | Callable[[], Sequence[str]] | None,
+    fields: FieldsOf | None,
     *,
     timeout: float | UseDefault | None = USE_DEFAULT,
     signal: AbortSignal | None = None,
     retry: int = 0,
+    renames: Renames | None = None,
 ) -> Any:
     """``query { field(args) { fields } }`` and return ``data[field]``."""
     variables = _document("query", field, args, "")[1]
 
     def text(compat: Compat) -> str:
-        wanted = fields() if callable(fields) else _wanted(fields or (), api)
-        body = selection(wanted, compat) if wanted else ""
+        table = renames(compat) if renames is not None else None
+        wanted = _fields_for(fields, compat, api)
+        body = selection(wanted, compat, table) if wanted else ""
         return _document("query", field, args, body)[0]
 
     data = await api.query(
@@ -209,22 +240,27 @@ async def paginate(
     api: Api,
     field: str,
     args: Mapping[str, Var],
-    fields: FieldList,
+    fields: FieldsOf,
     *,
     page_size: int = MAX_PAGE_SIZE,
+    offset: int = 0,
+    unique: str | None = None,
     timeout: float | UseDefault | None = USE_DEFAULT,
     signal: AbortSignal | None = None,
+    retry: int = 0,
+    renames: Renames | None = None,
 ) -> AsyncIterator[Any]:
     """Every item of a ``{field}(limit, offset, …) { items { … } total_count }`` list.
 
-    Page by page (``page_size`` items, each page one call with its own ``timeout``), until
-    the server's ``total_count`` is reached or a page comes back short: no silent cap.
+    Page by page from ``offset`` (``page_size`` items, each page one call with its own
+    ``timeout``), until the server's ``total_count`` is reached or a page comes back short:
+    no silent cap. Offsets shift when items come or go meanwhile; with ``unique`` (a key
+    every item has, e.g. ``"id"``) an item seen on an earlier page is not yielded again.
     """
-    if not isinstance(page_size, int) or isinstance(page_size, bool) or not page_size >= 1:
-        raise ValueError(f"page_size must be a positive int, got {page_size!r}")
-    offset = 0
+    check_page(page_size, "page_size", 1)
+    check_page(offset, "offset", 0)
     wanted = _page_of(fields, api)
-
+    seen: set[Any] = set()
     while True:
         page = await select(
             api,
@@ -233,11 +269,18 @@ async def paginate(
             wanted,
             timeout=timeout,
             signal=signal,
+            retry=retry,
+            renames=renames,
         )
         items = page.get("items") if isinstance(page, Mapping) else None
         if not isinstance(items, list):
             return
         for item in items:
+            if unique is not None and isinstance(item, Mapping):
+                key = item.get(unique)
+                if key in seen:
+                    continue
+                seen.add(key)
             yield item
         offset += len(items)
         total = page.get("total_count")
@@ -245,33 +288,51 @@ async def paginate(
             return
 
 
-def _page_of(fields: FieldList, api: Api) -> Callable[[], list[str]]:
-    def wanted() -> list[str]:
-        return [f"items {{ {' '.join(_wanted(fields, api))} }}", "total_count"]
+def _page_of(fields: FieldsOf, api: Api) -> Callable[[Compat], list[str]]:
+    def wanted(compat: Compat) -> list[str]:
+        return [f"items {{ {' '.join(_fields_for(fields, compat, api))} }}", "total_count"]
 
     return wanted
+
+
+def check_page(value: object, what: str, least: int) -> int:
+    """A ``limit``/``offset``-style argument: an int of at least ``least``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
+    return value
 
 
 async def select_page(
     api: Api,
     field: str,
     args: Mapping[str, Var],
-    fields: FieldList,
+    fields: FieldsOf,
     limit: int,
     offset: int,
     *,
+    least_limit: int = 1,
     timeout: float | UseDefault | None = USE_DEFAULT,
     signal: AbortSignal | None = None,
+    renames: Renames | None = None,
 ) -> dict[str, Any]:
     """One page of a list field, as the JS SDK returns it: ``{field: {items, total_count}}``.
 
     For every item, use :func:`paginate` (the namespaces' ``iter``).
     """
-    for value, what, least in ((limit, "limit", 1), (offset, "offset", 0)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
-    paged = {**args, "limit": Var("Int!", limit), "offset": Var("Int!", offset)}
-    value = await select(api, field, paged, _page_of(fields, api), timeout=timeout, signal=signal)
+    paged = {
+        **args,
+        "limit": Var("Int!", check_page(limit, "limit", least_limit)),
+        "offset": Var("Int!", check_page(offset, "offset", 0)),
+    }
+    value = await select(
+        api,
+        field,
+        paged,
+        _page_of(fields, api),
+        timeout=timeout,
+        signal=signal,
+        renames=renames,
+    )
     return {field: value}
 
 

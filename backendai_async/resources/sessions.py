@@ -77,6 +77,8 @@ __all__ = [
     "SessionAliases",
     "SessionResources",
     "Sessions",
+    "session_segment",
+    "start_service_body",
 ]
 
 _log = logging.getLogger("backendai_async")
@@ -113,13 +115,16 @@ def check_session_name(name: object, what: str = "session name") -> str:
     return name
 
 
-def _segment(session_id: object) -> str:
+def _segment(session_id: object, what: str = "session_id") -> str:
     """A session name or id as one quoted path segment (signed exactly as sent)."""
     if not isinstance(session_id, str) or not session_id:
-        raise ValueError(f"session_id must be a non-empty string, got {session_id!r}")
+        raise ValueError(f"{what} must be a non-empty string, got {session_id!r}")
     if session_id in (".", "..") or "/" in session_id:
-        raise ValueError(f"session_id {session_id!r} cannot name a session")
+        raise ValueError(f"{what} {session_id!r} cannot name a session")
     return quote(session_id, safe="")
+
+
+session_segment = _segment  # for the other session namespaces (client.compute_session)
 
 
 def _text(value: object, what: str) -> str:
@@ -155,6 +160,25 @@ def _json_text(value: object, what: str) -> str:
     if isinstance(value, (list, tuple)):
         return json.dumps(list(value))
     raise ValueError(f"{what} must be a mapping, a list or a JSON string, got {value!r}")
+
+
+def start_service_body(
+    app: object, port: object, envs: object, args: object, login_session_token: object = None
+) -> dict[str, Any]:
+    """The body of ``POST .../start-service`` (``envs``/``args`` as JSON text), checked."""
+    body: dict[str, Any] = {}
+    if login_session_token is not None:
+        body["login_session_token"] = _text(login_session_token, "login_session_token")
+    body["app"] = _text(app, "app")
+    if port is not None:
+        if not isinstance(port, int) or isinstance(port, bool) or not 1024 <= port <= 65535:
+            raise ValueError(f"port must be an int in 1024-65535, got {port!r}")
+        body["port"] = port
+    if envs is not None:
+        body["envs"] = _json_text(envs, "envs")
+    if args is not None:
+        body["arguments"] = _json_text(args, "args")
+    return body
 
 
 def _files(files: object) -> list[str]:
@@ -548,15 +572,7 @@ class Sessions(Resource):
         deadline 60 s.
         """
         ref = _segment(session_id)
-        body: dict[str, Any] = {"app": _text(app, "app")}
-        if port is not None:
-            if not isinstance(port, int) or isinstance(port, bool) or not 1024 <= port <= 65535:
-                raise ValueError(f"port must be an int in 1024-65535, got {port!r}")
-            body["port"] = port
-        if envs is not None:
-            body["envs"] = _json_text(envs, "envs")
-        if args is not None:
-            body["arguments"] = _json_text(args, "args")
+        body = start_service_body(app, port, envs, args)
         if timeout is USE_DEFAULT:
             timeout = START_SERVICE_TIMEOUT
         return await self._api.send(

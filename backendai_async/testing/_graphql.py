@@ -9,10 +9,16 @@ and the answer has the real manager's shapes:
 * ``/admin/graphql``: bare data on success, HTTP 400 ``graphql-error`` with the error list
   under ``"data"`` on any error (as 23.09 does).
 
+Managers 26.x (the fake's boundary: 26.9 does it, 23.09 does not) answer in a newer style:
+``"errors": null`` on every success (the legacy endpoint then wraps its data too), an
+``extensions.code`` on each execution error and an ``error_code`` on the 400 problem.
+
 Route modules (sessions, vfolders, admin objects) register their fields with
 :func:`register_graphql_field`; a resolver receives a :class:`GraphQLContext` (arguments
 with variables substituted, the caller's keypair, the server state) and returns the field's
-value, or raises :class:`GraphQLFieldError`. A field registered with an :class:`ObjectType`
+value, or raises :class:`GraphQLFieldError` (:class:`GraphQLValidationError` for what the
+real server refuses before running anything, such as a missing required argument: then
+``data`` is null). A field registered with an :class:`ObjectType`
 answers with the selection applied, and a selection of a field the type lacks fails the
 whole document as graphene's validation does (so a default field list that a 23.09 server
 refuses fails here too); other fields return their resolver's objects whole. Mutations
@@ -33,13 +39,14 @@ from typing import Any
 from aiohttp import web
 
 from ._manager import STATE_KEY, Keypair, ServerState, problem_response
-from ._verify import parse_api_version
+from ._verify import PROBLEM_BASE, parse_api_version
 
 __all__ = [
     "FORBIDDEN_SUPERADMIN",
     "GraphQLContext",
     "GraphQLField",
     "GraphQLFieldError",
+    "GraphQLValidationError",
     "ObjectType",
     "RootField",
     "Selection",
@@ -64,6 +71,11 @@ class GraphQLFieldError(Exception):
         super().__init__(message)
         self.message = message
         self.extensions = dict(extensions) if extensions else None
+
+
+class GraphQLValidationError(GraphQLFieldError):
+    """Raised by a resolver for what the manager refuses before running the document
+    (a missing required argument, a variable of the wrong type): ``data`` becomes null."""
 
 
 @dataclass(frozen=True)
@@ -329,6 +341,17 @@ def _as_field(value: Any, name: str) -> GraphQLField:
     return GraphQLField(name, lambda ctx: value(ctx.variables, ctx.keypair))
 
 
+def newer_style(state: ServerState) -> bool:
+    """Whether the fake answers like managers 26.x (``errors: null``, error codes)."""
+    release = re.findall(r"\d+", state.manager_version)
+    return bool(release) and int(release[0]) >= 26
+
+
+def _code(message: str) -> str:
+    forbidden = message.startswith("Forbidden operation")
+    return "backendai_generic_forbidden" if forbidden else "backendai_generic_internal-error"
+
+
 def answer_document(
     state: ServerState, keypair: Keypair, document: str, variables: Mapping[str, Any]
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -339,65 +362,75 @@ def answer_document(
         return None, [{"message": str(exc), "locations": [{"line": 1, "column": 1}]}]
     data: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
-    for root in roots:
+    invalid: list[dict[str, Any]] = []
+    for root in roots:  # validation first: any problem and nothing runs
         registered = state.graphql_fields.get(root.name)
-        where = {"locations": [{"line": root.line, "column": root.column}], "path": [root.alias]}
+        at = {"locations": [{"line": root.line, "column": root.column}]}
         kind = "Mutations" if mutation else "Queries"
         if registered is None:
-            return None, [
-                {"message": f'Cannot query field "{root.name}" on type "{kind}".', **where}
-            ]
+            invalid.append({"message": f"Cannot query field '{root.name}' on type '{kind}'.", **at})
+            continue
         gql_field = _as_field(registered, root.name)
         unknown = sorted(set(root.args) - gql_field.args) if gql_field.args is not None else []
-        if unknown:
-            message = f'Unknown argument "{unknown[0]}" on field "{root.name}" of type "{kind}".'
-            return None, [{"message": message, "locations": where["locations"]}]
-        invalid = _invalid_selection(gql_field.type, root.selection)
-        if invalid:
-            return None, [{"message": invalid, "locations": where["locations"]}]
+        invalid += [
+            {"message": f"Unknown argument '{name}' on field '{root.name}' of type '{kind}'.", **at}
+            for name in unknown
+        ]
+        invalid += [
+            {"message": message, **at}
+            for message in _invalid_selection(gql_field.type, root.selection)
+        ]
+    if invalid:
+        return None, invalid
+    coded = newer_style(state)
     for root in roots:
         where = {"locations": [{"line": root.line, "column": root.column}], "path": [root.alias]}
         gql_field = _as_field(state.graphql_fields[root.name], root.name)
-        refusal = _allowed(gql_field.role, keypair)
-        if refusal is not None:
-            data[root.alias] = None
-            errors.append({"message": refusal, **where})
-            continue
         ctx = GraphQLContext(dict(root.args), variables, keypair, state, root, mutation)
         try:
+            refusal = _allowed(gql_field.role, keypair)
+            if refusal is not None:
+                raise GraphQLFieldError(refusal)
             value = gql_field.resolve(ctx)
             if gql_field.type is not None and root.selection is not None:
                 value = _project(value, root.selection)
             data[root.alias] = value
+        except GraphQLValidationError as exc:
+            invalid.append({"message": exc.message, "locations": where["locations"]})
         except GraphQLFieldError as exc:
             data[root.alias] = None
             entry: dict[str, Any] = {"message": exc.message, **where}
-            if exc.extensions:
-                entry["extensions"] = exc.extensions
+            extensions = exc.extensions or ({"code": _code(exc.message)} if coded else None)
+            if extensions:
+                entry["extensions"] = extensions
             errors.append(entry)
+    if invalid:
+        return None, invalid
     return data, errors
 
 
 def _invalid_selection(
     gql_type: ObjectType | None, selection: tuple[Selection, ...] | None
-) -> str | None:
-    """graphene's message for the first selected field the type does not have."""
+) -> list[str]:
+    """graphene's messages for every selected field the type does not have (as 23.09 and
+    26.9 word them, without their "Did you mean ...?" hints)."""
     if gql_type is None or selection is None:
-        return None
+        return []
+    found: list[str] = []
     for item in selection:
         if item.name == "__typename":
             continue
         if item.name not in gql_type.fields:
-            return f'Cannot query field "{item.name}" on type "{gql_type.name}".'
+            found.append(f"Cannot query field '{item.name}' on type '{gql_type.name}'.")
+            continue
         inner = gql_type.fields[item.name]
         if inner is None and item.children is not None:
-            return f'Field "{item.name}" must not have a selection since type is a scalar.'
-        if inner is not None and item.children is None:
-            return f'Field "{item.name}" of type "{inner.name}" must have a selection.'
-        found = _invalid_selection(inner, item.children)
-        if found:
-            return found
-    return None
+            found.append(f"Field '{item.name}' must not have a selection since type is a scalar.")
+        elif inner is not None and item.children is None:
+            found.append(f"Field '{item.name}' of type '{inner.name}' must have a selection.")
+        else:
+            found += _invalid_selection(inner, item.children)
+    return found
 
 
 def _project(value: Any, selection: tuple[Selection, ...] | None) -> Any:
@@ -483,15 +516,26 @@ async def _graphql(request: web.Request, *, legacy: bool) -> web.StreamResponse:
     if errors:
         return _invalid_params(errors)
     data, gql_errors = answer_document(state, kp, params["query"], params.get("variables") or {})
+    newer = newer_style(state)
     if legacy:
         if gql_errors:
-            return problem_response(
-                400, "graphql-error", "GraphQL-generated error.", data=gql_errors
+            problem: dict[str, Any] = {
+                "type": PROBLEM_BASE + "graphql-error",
+                "title": "GraphQL-generated error.",
+            }
+            if newer:
+                problem["error_code"] = "api_generic_internal-error"
+            problem["data"] = gql_errors
+            return web.Response(
+                status=400,
+                body=json.dumps(problem).encode(),
+                content_type="application/problem+json",
+                charset="utf-8",
             )
-        return web.json_response(data)
+        return web.json_response({"data": data, "errors": None} if newer else data)
     body: dict[str, Any] = {"data": data}
-    if gql_errors:
-        body["errors"] = gql_errors
+    if gql_errors or newer:
+        body["errors"] = gql_errors or None
     return web.json_response(body)
 
 

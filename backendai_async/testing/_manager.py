@@ -526,7 +526,9 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     from ._admin_usage import register_usage_routes
     from ._agents import register_agent_fields
     from ._etcd import register_etcd_routes
+    from ._gql_sessions import register_session_fields
     from ._graphql import register_graphql_routes
+    from ._session_commit import register_commit_routes
     from ._sessions import register_session_routes
     from ._users import register_user_fields
 
@@ -548,6 +550,8 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_agent_fields,
         register_user_fields,
         register_session_routes,
+        register_session_fields,  # after the session routes: it reads their store
+        register_commit_routes,
         # administration objects (docs/administration.md)
         register_keypair_fields,
         register_group_fields,

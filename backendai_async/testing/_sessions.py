@@ -106,6 +106,7 @@ class FakeSession:
     cluster_mode: str = "single-node"
     cluster_size: int = 1
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    terminated_at: datetime | None = None
     service_ports: list[dict[str, Any]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     runs: dict[str, _Run] = field(default_factory=dict)
@@ -129,11 +130,13 @@ class SessionStore:
 
     ``images`` maps every accepted image name and alias to the canonical name;
     ``templates`` maps template ids to ``{"image", "type", ...}``; ``auto_start`` False
-    leaves new sessions PENDING (as ``enqueueOnly`` does).
+    leaves new sessions PENDING (as ``enqueueOnly`` does). ``ended`` keeps destroyed
+    sessions (CANCELLED when they never ran, else TERMINATED): the manager still lists them.
     """
 
     def __init__(self) -> None:
         self.sessions: dict[str, FakeSession] = {}
+        self.ended: list[FakeSession] = []
         self.images: dict[str, str] = {DEFAULT_IMAGE: DEFAULT_IMAGE, "python": DEFAULT_IMAGE}
         self.templates: dict[str, dict[str, Any]] = {
             DEFAULT_TEMPLATE_ID: {"image": DEFAULT_IMAGE, "type": "interactive"}
@@ -669,6 +672,9 @@ async def _destroy(request: web.Request) -> web.StreamResponse:
     session = _session_of(request, _owner(request, params))
     store = request.app[SESSIONS_KEY]
     store.sessions.pop(session.id, None)
+    session.status = "CANCELLED" if session.status == "PENDING" else "TERMINATED"
+    session.terminated_at = datetime.now(timezone.utc)
+    store.ended.append(session)
     await asyncio.to_thread(shutil.rmtree, session.directory, True)
     return web.json_response({"stats": {"status": "terminated"}})
 
