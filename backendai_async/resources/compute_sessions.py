@@ -302,13 +302,8 @@ class ComputeSession(Resource):
         signal: AbortSignal | None = None,
     ) -> int:
         """How many sessions match (``status`` None: every status)."""
-        page: SessionList = await select(
-            self._api,
-            "compute_session_list",
-            {**_page(limit, offset), **_filters(status, access_key, group)},
-            ("total_count",),
-            timeout=timeout,
-            signal=signal,
+        page = await self._page(
+            ("total_count",), status, access_key, limit, offset, group, timeout, signal
         )
         return page["total_count"]
 
@@ -325,11 +320,25 @@ class ComputeSession(Resource):
         signal: AbortSignal | None = None,
     ) -> SessionList:
         """One page: ``{"items": [rows], "total_count": n}`` (``timeout`` in seconds)."""
+        wanted = _listing(_session_fields(fields, LIST_FIELDS))
+        return await self._page(wanted, status, access_key, limit, offset, group, timeout, signal)
+
+    async def _page(
+        self,
+        wanted: FieldsOf,
+        status: str | Sequence[str] | None,
+        access_key: object,
+        limit: int,
+        offset: int,
+        group: object,
+        timeout: Timeout,
+        signal: AbortSignal | None,
+    ) -> SessionList:
         page: SessionList = await select(
             self._api,
             "compute_session_list",
-            {**_page(limit, offset), **_filters(status, access_key, group)},
-            _listing(_session_fields(fields, LIST_FIELDS)),
+            {**_limits(limit, offset), **_filters(status, access_key, group)},
+            wanted,
             timeout=timeout,
             signal=signal,
             renames=_renames,
@@ -505,7 +514,7 @@ class ComputeSession(Resource):
         return await self._api.send("GET", f"/session/{ref}/commit", timeout=timeout, signal=signal)
 
 
-def _page(limit: int, offset: int) -> dict[str, Var]:
+def _limits(limit: int, offset: int) -> dict[str, Var]:
     return {
         "limit": Var("Int!", check_page(limit, "limit", 0)),
         "offset": Var("Int!", check_page(offset, "offset", 0)),
