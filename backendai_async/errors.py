@@ -156,7 +156,7 @@ class GraphQLError(ServerError):
 
     @property
     def code(self) -> str | None:
-        """The first error's ``extensions.code`` (managers 24.x+), e.g.
+        """The first error's ``extensions.code`` (26.x managers send one), e.g.
         ``"backendai_generic_forbidden"``; None when the server gives none."""
         for error in self.errors:
             extensions = error.get("extensions")

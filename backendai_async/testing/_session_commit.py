@@ -4,9 +4,9 @@ As the real managers answer (23.09 and 26.9 were asked): ``GET .../commit`` give
 ``{"status", "kernel"}`` for any session (``"ready"`` until a commit ran); ``POST
 .../commit`` needs a RUNNING session (else 400 "Unable to commit since kernel … is currently
 not RUNNING.") and answers 201 with the agent's ``{"bgtask_id", "kernel", "path"}``;
-``POST .../imagify`` ``{"image_name"}`` exists from manager 24.03 (an assumed boundary;
-23.09 answers 404) and answers ``{"task_id"}``. ``state.extras[COMMITS_KEY]`` (kernel id →
-status) is plain data tests may set.
+``POST .../imagify`` ``{"image_name"}`` exists from manager 24.03 (the JS SDK's
+``user-committed-image`` flag; 23.09 answers 404) and answers ``{"task_id"}``.
+``state.extras[COMMITS_KEY]`` (kernel id → status) is plain data tests may set.
 """
 
 from __future__ import annotations

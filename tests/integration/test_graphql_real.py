@@ -1,5 +1,5 @@
-"""client.query() and client.compute_session against the REAL manager (23.09, or 26.9 with
-BACKENDAI_REAL_MANAGER=http://127.0.0.1:18081), as the example user and as the superadmin.
+"""client.query() and client.compute_session against every REAL manager of the tier (23.09
+and 26.9 by default), as the example user and as the superadmin.
 
 The servers are shared: other sessions of the same users come and go, so tests look only
 at the sessions they enqueue (``enqueueOnly``; 23.09 has no agent and keeps them PENDING,
@@ -17,7 +17,7 @@ import pytest
 
 from backendai_async import Client, ClientConfig, GraphQLError, ServerError
 
-from .conftest import ADMIN, IMAGE, MANAGER, USER
+from .conftest import Real
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +25,14 @@ FORBIDDEN_SUPERADMIN = "Forbidden operation. (superadmin privilege required)"
 
 
 @pytest.fixture
-async def enqueued(user: Client) -> AsyncIterator[dict[str, str]]:
-    """Three sessions of the example user, name → id; force-destroyed afterwards."""
+async def enqueued(real: Real, user: Client) -> AsyncIterator[dict[str, str]]:
+    """Three sessions of the example user, name → id; force-destroyed (as that user) after."""
     names = [f"gql-{secrets.token_hex(3)}-{i}" for i in range(3)]
     made: dict[str, str] = {}
     try:
         for name in names:
             answer = await user.create_if_not_exists(
-                IMAGE, name, {"enqueueOnly": True, "cpu": 1, "mem": "512m"}, timeout=90
+                real.target.image, name, {"enqueueOnly": True, "cpu": 1, "mem": "512m"}, timeout=90
             )
             made[name] = answer["sessionId"]
         yield made
@@ -71,8 +71,9 @@ async def test_a_forbidden_field_keeps_the_partial_data(user: Client) -> None:
     assert err.code in (None, "backendai_generic_forbidden")  # 26.9 sends the code
 
 
-async def test_the_legacy_endpoint_gives_the_same_error_as_a_400() -> None:
-    config = ClientConfig(*USER, MANAGER, api_version="v6.20200815")  # before /admin/gql
+async def test_the_legacy_endpoint_gives_the_same_error_as_a_400(real: Real) -> None:
+    manager = real.target.manager
+    config = ClientConfig(*real.target.user, manager, api_version="v6.20200815")  # no /admin/gql
     async with Client(config) as old:
         with pytest.raises(GraphQLError) as info:
             await old.query("{ user { email } agent_list(limit: 1, offset: 0) { total_count } }")
@@ -83,7 +84,7 @@ async def test_the_legacy_endpoint_gives_the_same_error_as_a_400() -> None:
     assert err.message == f"GraphQL error: {FORBIDDEN_SUPERADMIN}"
     assert err.errors[0]["path"] == ["agent_list"]
     assert err.data is None
-    assert err.request_url == MANAGER + "/admin/graphql"
+    assert err.request_url == manager.rstrip("/") + "/admin/graphql"
 
 
 @pytest.mark.parametrize(
@@ -118,14 +119,14 @@ async def test_bad_queries_are_graphql_errors_for_both_roles(
 
 
 async def test_list_total_count_and_iter_see_the_enqueued_sessions(
-    user: Client, enqueued: dict[str, str]
+    real: Real, user: Client, enqueued: dict[str, str]
 ) -> None:
     cs = user.compute_session
     mine = set(enqueued)
     rows = await cs.list_all(["id", "name", "status", "group_id", "access_key"], timeout=90)
     ours = {row["name"]: row for row in rows if row["name"] in mine}
     assert {name: row["id"] for name, row in ours.items()} == enqueued
-    assert {row["access_key"] for row in ours.values()} == {USER[0]}
+    assert {row["access_key"] for row in ours.values()} == {real.target.user[0]}
     assert await cs.total_count(None, timeout=90) >= 3
 
     seen = [row async for row in cs.iter(fields=["name"], page_size=1, timeout=90)]
@@ -146,23 +147,24 @@ async def test_list_total_count_and_iter_see_the_enqueued_sessions(
 
 
 async def test_the_superadmin_lists_another_users_sessions_and_the_user_may_not(
-    admin: Client, user: Client, enqueued: dict[str, str]
+    real: Real, admin: Client, user: Client, enqueued: dict[str, str]
 ) -> None:
-    theirs = await admin.compute_session.list_all(["name"], access_key=USER[0], timeout=90)
+    theirs = await admin.compute_session.list_all(
+        ["name"], access_key=real.target.user[0], timeout=90
+    )
     assert set(enqueued) <= {row["name"] for row in theirs}
     with pytest.raises(GraphQLError) as info:
-        await user.compute_session.list(access_key=ADMIN[0])
+        await user.compute_session.list(access_key=real.target.admin[0])
     assert info.value.errors[0]["message"] == "Forbidden operation."
     assert info.value.errors[0]["path"] == ["compute_session_list"]
 
 
-async def test_the_js_list_all_statuses_and_ours(user: Client) -> None:
+async def test_the_js_list_all_statuses_and_ours(real: Real, user: Client) -> None:
     js = (
         "RUNNING,RESTARTING,TERMINATING,PENDING,SCHEDULED,PREPARING,PREPARED,CREATING,PULLING,"
         "TERMINATED,CANCELLED,ERROR"
     )
-    release = await user.get_manager_version()
-    if release.startswith("23."):
+    if real.facts.manager.startswith("23."):
         with pytest.raises(GraphQLError) as info:
             await user.compute_session.total_count(js)
         assert info.value.errors[0]["message"] == "'PREPARED'"
