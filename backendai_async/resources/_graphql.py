@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from ..errors import GraphQLError
 from ..timeouts import USE_DEFAULT
-from ._args import InputSpec, check_props, check_text, check_uuid
+from ._args import InputSpec, check_int, check_props, check_text, check_uuid
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -33,7 +33,6 @@ __all__ = [
     "Timeout",
     "Var",
     "check_fields",
-    "check_page",
     "collect",
     "fields_or",
     "mutate",
@@ -257,8 +256,8 @@ async def paginate(
     no silent cap. Offsets shift when items come or go meanwhile; with ``unique`` (a key
     every item has, e.g. ``"id"``) an item seen on an earlier page is not yielded again.
     """
-    check_page(page_size, "page_size", 1)
-    check_page(offset, "offset", 0)
+    check_int(page_size, "page_size", 1)
+    check_int(offset, "offset", 0)
     wanted = _page_of(fields, api)
     seen: set[Any] = set()
     while True:
@@ -295,13 +294,6 @@ def _page_of(fields: FieldsOf, api: Api) -> Callable[[Compat], list[str]]:
     return wanted
 
 
-def check_page(value: object, what: str, least: int) -> int:
-    """A ``limit``/``offset``-style argument: an int of at least ``least``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise ValueError(f"{what} must be an int >= {least}, got {value!r}")
-    return value
-
-
 async def select_page(
     api: Api,
     field: str,
@@ -321,8 +313,8 @@ async def select_page(
     """
     paged = {
         **args,
-        "limit": Var("Int!", check_page(limit, "limit", least_limit)),
-        "offset": Var("Int!", check_page(offset, "offset", 0)),
+        "limit": Var("Int!", check_int(limit, "limit", least_limit)),
+        "offset": Var("Int!", check_int(offset, "offset", 0)),
     }
     value = await select(
         api,

@@ -20,8 +20,18 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from ..timeouts import USE_DEFAULT, UseDefault
+from ._args import check_int, check_text, check_uuid, optional
 from ._base import Resource
-from ._graphql import Fields, FieldsOf, Var, check_fields, check_page, paginate, select
+from ._graphql import (
+    Fields,
+    FieldsOf,
+    Var,
+    check_fields,
+    paginate,
+    select,
+    select_data,
+    select_page,
+)
 from .sessions import START_SERVICE_TIMEOUT, session_segment, start_service_body
 
 if TYPE_CHECKING:
@@ -187,8 +197,9 @@ class SessionRow(TypedDict, total=False):
 SessionRows = list[SessionRow]
 
 
-class SessionList(TypedDict):
-    """One page of ``compute_session_list``: the rows and how many match in all."""
+class SessionList(TypedDict, total=False):
+    """``compute_session_list``: the rows of one page and how many match in all (a count
+    alone from ``total_count``)."""
 
     items: list[SessionRow]
     total_count: int
@@ -221,24 +232,9 @@ def check_statuses(status: str | Sequence[str] | None) -> str | None:
     return ",".join(dict.fromkeys(names))
 
 
-def check_group(group: object) -> str | None:
-    """A project (group) id: a UUID (the manager fails with an SQL error otherwise)."""
-    if group is None or group == "":
-        return None
-    if isinstance(group, uuid.UUID):
-        return str(group)
-    try:
-        return str(uuid.UUID(group if isinstance(group, str) else "?"))
-    except ValueError:
-        raise ValueError(f"group must be a project (group) UUID, got {group!r}") from None
-
-
-def _access_key(access_key: object) -> str | None:
-    if access_key is None or access_key == "":
-        return None
-    if not isinstance(access_key, str) or not access_key.strip():
-        raise ValueError(f"access_key must be an access key string, got {access_key!r}")
-    return access_key
+def _given(value: object) -> object:
+    """The JS SDK's ``''`` for "no filter" is None here too."""
+    return None if value == "" else value
 
 
 def _session_fields(fields: Fields | None, defaults: tuple[str, ...]) -> FieldsOf:
@@ -253,22 +249,12 @@ def _session_fields(fields: Fields | None, defaults: tuple[str, ...]) -> FieldsO
     return of
 
 
-def _with_id(fields: FieldsOf) -> FieldsOf:
+def _with_id(fields: Fields | None, defaults: tuple[str, ...]) -> FieldsOf:
     """Paging needs each row's id to skip a row seen on an earlier page."""
-    if callable(fields):
-        given = fields
-        return lambda compat: _with_id(given(compat))  # type: ignore[return-value]
-    return fields if "id" in fields else ("id", *fields)
-
-
-def _listing(fields: FieldsOf) -> FieldsOf:
-    """``items { fields } total_count``: one page of a list."""
-
-    def of(compat: Compat) -> tuple[str, ...]:
-        wanted = fields(compat) if callable(fields) else fields
-        return (f"items {{ {' '.join(wanted)} }}", "total_count")
-
-    return of
+    if fields is None:
+        return _session_fields(None, defaults)  # the defaults start with id
+    given = check_fields(fields)
+    return given if "id" in given else ("id", *given)
 
 
 def _renames(compat: Compat) -> Mapping[str, str]:
@@ -279,14 +265,18 @@ def _filters(
     status: str | Sequence[str] | None, access_key: object, group: object
 ) -> dict[str, Var]:
     return {
-        "access_key": Var("String", _access_key(access_key)),
-        "group_id": Var("String", check_group(group)),
+        "access_key": Var("String", optional(check_text, _given(access_key), "access_key")),
+        "group_id": Var("String", optional(check_uuid, _given(group), "group")),
         "status": Var("String", check_statuses(status)),
     }
 
 
 class ComputeSession(Resource):
-    """``client.compute_session``: count, list, page through and inspect compute sessions."""
+    """``client.compute_session``: count, list, page through and inspect compute sessions.
+
+    Results have the JS SDK's shapes: ``{"compute_session_list": {...}}`` for a page or a
+    count, ``{"compute_session": row}`` for one session, a plain list from ``list_all``.
+    """
 
     __slots__ = ()
 
@@ -300,12 +290,17 @@ class ComputeSession(Resource):
         *,
         timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
-    ) -> int:
-        """How many sessions match (``status`` None: every status)."""
-        page = await self._page(
-            ("total_count",), status, access_key, limit, offset, group, timeout, signal
+    ) -> dict[str, SessionList]:
+        """``{"compute_session_list": {"total_count": n}}`` (``status`` None: every status)."""
+        args = {**_limits(limit, offset), **_filters(status, access_key, group)}
+        return await select_data(
+            self._api,
+            "compute_session_list",
+            args,
+            ("total_count",),
+            timeout=timeout,
+            signal=signal,
         )
-        return page["total_count"]
 
     async def list(
         self,
@@ -318,32 +313,21 @@ class ComputeSession(Resource):
         timeout: Timeout = USE_DEFAULT,
         *,
         signal: AbortSignal | None = None,
-    ) -> SessionList:
-        """One page: ``{"items": [rows], "total_count": n}`` (``timeout`` in seconds)."""
-        wanted = _listing(_session_fields(fields, LIST_FIELDS))
-        return await self._page(wanted, status, access_key, limit, offset, group, timeout, signal)
-
-    async def _page(
-        self,
-        wanted: FieldsOf,
-        status: str | Sequence[str] | None,
-        access_key: object,
-        limit: int,
-        offset: int,
-        group: object,
-        timeout: Timeout,
-        signal: AbortSignal | None,
-    ) -> SessionList:
-        page: SessionList = await select(
+    ) -> dict[str, SessionList]:
+        """One page: ``{"compute_session_list": {"items": [rows], "total_count": n}}``
+        (``timeout`` in seconds)."""
+        return await select_page(
             self._api,
             "compute_session_list",
-            {**_limits(limit, offset), **_filters(status, access_key, group)},
-            wanted,
+            _filters(status, access_key, group),
+            _session_fields(fields, LIST_FIELDS),
+            limit,
+            offset,
+            least_limit=0,  # the manager answers limit 0 with the count alone
             timeout=timeout,
             signal=signal,
             renames=_renames,
         )
-        return page
 
     async def list_all(
         self,
@@ -359,9 +343,16 @@ class ComputeSession(Resource):
     ) -> SessionRows:
         """Every matching session from ``offset`` on, ``limit`` per request, with no cap
         (the JS SDK stops at 1,000). ``status`` None: every status. ``timeout`` is per page."""
-        check_page(limit, "limit", 1)
         rows = self._pages(
-            fields, LIST_ALL_FIELDS, status, access_key, group, limit, offset, timeout, signal
+            fields,
+            LIST_ALL_FIELDS,
+            status,
+            access_key,
+            group,
+            ("limit", limit),
+            offset,
+            timeout,
+            signal,
         )
         return [row async for row in rows]
 
@@ -384,9 +375,16 @@ class ComputeSession(Resource):
         while you iterate (a PENDING session you destroy) shift the later pages: to act on
         every row, collect them first (``list_all``).
         """
-        check_page(page_size, "page_size", 1)
         return self._pages(
-            fields, LIST_FIELDS, status, access_key, group, page_size, 0, timeout, signal
+            fields,
+            LIST_FIELDS,
+            status,
+            access_key,
+            group,
+            ("page_size", page_size),
+            0,
+            timeout,
+            signal,
         )
 
     def _pages(
@@ -396,17 +394,19 @@ class ComputeSession(Resource):
         status: str | Sequence[str] | None,
         access_key: object,
         group: object,
-        page_size: int,
+        size: tuple[str, int],
         offset: int,
         timeout: Timeout,
         signal: AbortSignal | None,
     ) -> AsyncIterator[SessionRow]:
-        check_page(offset, "offset", 0)
+        what, page_size = size
+        check_int(page_size, what, 1)
+        check_int(offset, "offset", 0)
         rows: AsyncIterator[Any] = paginate(
             self._api,
             "compute_session_list",
             _filters(status, access_key, group),
-            _with_id(_session_fields(fields, defaults)),
+            _with_id(fields, defaults),
             page_size=page_size,
             offset=offset,
             unique="id",
@@ -423,14 +423,10 @@ class ComputeSession(Resource):
         *,
         timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
-    ) -> SessionRow | None:
-        """One session by its id (a UUID); None when there is none you may see."""
-        try:
-            sid = str(uuid.UUID(str(session_uuid)))
-        except ValueError:
-            raise ValueError(
-                f"session_uuid must be a session id (UUID), got {session_uuid!r}"
-            ) from None
+    ) -> dict[str, SessionRow | None]:
+        """``{"compute_session": row}`` by the session's id (a UUID); the row is None when
+        there is no such session you may see."""
+        sid = check_uuid(session_uuid, "session_uuid")
         row: SessionRow | None = await select(
             self._api,
             "compute_session",
@@ -440,7 +436,7 @@ class ComputeSession(Resource):
             signal=signal,
             renames=_renames,
         )
-        return row
+        return {"compute_session": row}
 
     # -- REST calls of the JS class (hard-coded /session, as the JS SDK) -------------------
 
@@ -516,6 +512,6 @@ class ComputeSession(Resource):
 
 def _limits(limit: int, offset: int) -> dict[str, Var]:
     return {
-        "limit": Var("Int!", check_page(limit, "limit", 0)),
-        "offset": Var("Int!", check_page(offset, "offset", 0)),
+        "limit": Var("Int!", check_int(limit, "limit", 0)),
+        "offset": Var("Int!", check_int(offset, "offset", 0)),
     }

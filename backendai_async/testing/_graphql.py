@@ -363,17 +363,20 @@ def answer_document(
     data: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     invalid: list[dict[str, Any]] = []
+    newer = newer_style(state)
+    kind = (
+        ("Mutation" if mutation else "Query") if newer else ("Mutations" if mutation else "Queries")
+    )
     for root in roots:  # validation first: any problem and nothing runs
         registered = state.graphql_fields.get(root.name)
         at = {"locations": [{"line": root.line, "column": root.column}]}
-        kind = "Mutations" if mutation else "Queries"
         if registered is None:
             invalid.append({"message": f"Cannot query field '{root.name}' on type '{kind}'.", **at})
             continue
         gql_field = _as_field(registered, root.name)
         unknown = sorted(set(root.args) - gql_field.args) if gql_field.args is not None else []
         invalid += [
-            {"message": f"Unknown argument '{name}' on field '{root.name}' of type '{kind}'.", **at}
+            {"message": f"Unknown argument '{name}' on field '{kind}.{root.name}'.", **at}
             for name in unknown
         ]
         invalid += [
@@ -382,7 +385,6 @@ def answer_document(
         ]
     if invalid:
         return None, invalid
-    coded = newer_style(state)
     for root in roots:
         where = {"locations": [{"line": root.line, "column": root.column}], "path": [root.alias]}
         gql_field = _as_field(state.graphql_fields[root.name], root.name)
@@ -400,7 +402,7 @@ def answer_document(
         except GraphQLFieldError as exc:
             data[root.alias] = None
             entry: dict[str, Any] = {"message": exc.message, **where}
-            extensions = exc.extensions or ({"code": _code(exc.message)} if coded else None)
+            extensions = exc.extensions or ({"code": _code(exc.message)} if newer else None)
             if extensions:
                 entry["extensions"] = extensions
             errors.append(entry)
@@ -425,9 +427,13 @@ def _invalid_selection(
             continue
         inner = gql_type.fields[item.name]
         if inner is None and item.children is not None:
-            found.append(f"Field '{item.name}' must not have a selection since type is a scalar.")
+            found.append(
+                f"Field '{item.name}' must not have a selection since its type has no subfields."
+            )
         elif inner is not None and item.children is None:
-            found.append(f"Field '{item.name}' of type '{inner.name}' must have a selection.")
+            found.append(
+                f"Field '{item.name}' of type '{inner.name}' must have a selection of subfields."
+            )
         else:
             found += _invalid_selection(inner, item.children)
     return found
