@@ -22,6 +22,7 @@ from .errors import (
     ServerError,
     UnderlyingError,
     UnknownError,
+    UnsupportedFeatureError,
 )
 from .resources.admin_types import (
     Agent,
@@ -80,6 +81,7 @@ __all__ = [
     "Timeouts",
     "UnderlyingError",
     "UnknownError",
+    "UnsupportedFeatureError",
     "User",
     "__version__",
 ]

@@ -26,6 +26,9 @@ _SECRET_WORDS = (
     "cookie",
     "otp",
     "signature",
+    "privkey",
+    "private_key",
+    "verification_code",
 )
 
 _QUERY_WORDS = "|".join(re.escape(w) for w in _SECRET_WORDS)

@@ -30,6 +30,7 @@ from .config import ClientConfig, ConnectionMode, check_header_text
 from .errors import ClientClosedError, ResponseError, ServerError
 from .middleware import VERSION_HEADER, HmacSigner
 from .resources._base import Namespace
+from .resources.account import AccountAliases
 from .resources.auth import AuthAliases
 from .resources.sessions import SessionAliases
 from .timeouts import USE_DEFAULT, UseDefault
@@ -42,20 +43,32 @@ from .version import (
 )
 
 if TYPE_CHECKING:
+    from .resources.account import Account
     from .resources.agents import Agents, AgentSummaries
     from .resources.auth import Auth
+    from .resources.cloud import Cloud
     from .resources.compute_sessions import ComputeSession
     from .resources.domains import Domains
+    from .resources.edu_app import EduApp
+    from .resources.enterprise import Enterprise
     from .resources.groups import Groups
     from .resources.images import Images
     from .resources.keypairs import KeyPairs
+    from .resources.maintenance import Maintenance
+    from .resources.model_service import ModelService
     from .resources.policies import ResourcePolicies
     from .resources.presets import ResourcePresets
+    from .resources.registry import Registry
     from .resources.scaling_groups import ScalingGroups
+    from .resources.service import Service
+    from .resources.session_templates import SessionTemplate
     from .resources.sessions import Sessions
+    from .resources.settings import Setting
     from .resources.storage import StorageProxies
     from .resources.usage import Resources
+    from .resources.user_config import UserConfig
     from .resources.users import Users
+    from .resources.utils import Utils
 
 __all__ = ["Client", "ClientState"]
 
@@ -132,7 +145,7 @@ class _ClientApi:
             client._pending_cookies = dict(cookies)
 
 
-class Client(SessionAliases, AuthAliases):
+class Client(SessionAliases, AuthAliases, AccountAliases):
     """An asyncio Backend.AI client.
 
     ``Client(config, agent_signature)`` as in the JS SDK. Use it as ``async with Client(cfg)
@@ -158,6 +171,21 @@ class Client(SessionAliases, AuthAliases):
     storageproxy: Namespace[StorageProxies] = Namespace(".storage", "StorageProxies")
     image: Namespace[Images] = Namespace(".images", "Images")
     resources: Namespace[Resources] = Namespace(".usage", "Resources")
+    # -- REST-side administration (docs/administration-rest.md) --
+    account: Namespace[Account] = Namespace(".account", "Account")
+    session_template: Namespace[SessionTemplate] = Namespace(
+        ".session_templates", "SessionTemplate"
+    )
+    maintenance: Namespace[Maintenance] = Namespace(".maintenance", "Maintenance")
+    registry: Namespace[Registry] = Namespace(".registry", "Registry")
+    setting: Namespace[Setting] = Namespace(".settings", "Setting")
+    service: Namespace[Service] = Namespace(".service", "Service")
+    user_config: Namespace[UserConfig] = Namespace(".user_config", "UserConfig")
+    enterprise: Namespace[Enterprise] = Namespace(".enterprise", "Enterprise")
+    cloud: Namespace[Cloud] = Namespace(".cloud", "Cloud")
+    edu_app: Namespace[EduApp] = Namespace(".edu_app", "EduApp")
+    utils: Namespace[Utils] = Namespace(".utils", "Utils")
+    model_service: Namespace[ModelService] = Namespace(".model_service", "ModelService")
     # -- end of administration objects --
     compute_session: Namespace[ComputeSession] = Namespace(".compute_sessions", "ComputeSession")
 

@@ -28,6 +28,7 @@ __all__ = [
     "ServerError",
     "UnderlyingError",
     "UnknownError",
+    "UnsupportedFeatureError",
     "graphql_message",
     "mask_secrets",
 ]
@@ -217,6 +218,17 @@ class RequestTimeoutError(ClientError):
     default_problem = PROBLEM_BASE + "request-timeout-error"
     phase: str = "total"
     limit: float | None = None
+
+
+class UnsupportedFeatureError(ClientError):
+    """The negotiated server is too old for the call (its manager release lacks the API).
+
+    Raised after version negotiation and before the call's own request is sent, so the
+    server saw nothing of it; ``message`` names the feature and the release it needs.
+    """
+
+    type = ErrorType.ERR_REQUEST
+    default_problem = PROBLEM_BASE + "client-unsupported-feature"
 
 
 class UnknownError(ClientError):

@@ -225,6 +225,12 @@ _FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("manager", "25.10.0", ("purge_image_by_id",)),
     ("manager", "25.12.0", ("mount-by-id", "reservoir")),
     ("manager", "25.13.0", ("pending-session-list",)),
+    # Not JS SDK flags: server behaviour the namespaces absorb.
+    # lablup/backend.ai#12679 (BA-6794) keeps an announcement's text when it is disabled,
+    # so clearing it takes message "" (older managers refuse "" and clear with null).
+    # 26.9.6 has it; 26.9.0 is the assumed first release (a later guess only costs a kept
+    # text, an earlier one a 400).
+    ("manager", "26.9.0", ("announcement-message-kept",)),
 )
 
 

@@ -10,6 +10,7 @@ the JS SDK passes them, or a mapping/list, which is encoded here.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,14 @@ __all__ = [
     "InputSpec",
     "check_flag",
     "check_int",
+    "check_json_text",
+    "check_number",
     "check_props",
     "check_segment",
+    "check_str",
     "check_text",
     "check_uuid",
+    "drop_none",
     "optional",
 ]
 
@@ -34,6 +39,13 @@ def check_text(value: object, what: str) -> str:
     """A non-empty string (names, emails, access keys, ids)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_str(value: object, what: str) -> str:
+    """A string, empty allowed (file contents, scripts: ``""`` is a value)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {value!r}")
     return value
 
 
@@ -59,6 +71,34 @@ def check_int(value: object, what: str, minimum: int = 0) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{what} must be an int >= {minimum}, got {value!r}")
     return value
+
+
+def check_number(value: object, what: str, minimum: float = 0.0) -> float:
+    """A finite int or float of at least ``minimum`` (bools refused)."""
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < minimum
+    ):
+        raise ValueError(f"{what} must be a number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def check_json_text(value: object, what: str) -> str:
+    """JSON (or YAML) text as the JS SDK passes it, or a mapping/list to encode."""
+    if isinstance(value, str):
+        return check_text(value, what)
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        return json.dumps(list(value))
+    raise ValueError(f"{what} must be JSON text, a mapping or a list, got {value!r}")
+
+
+def drop_none(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (None = left to the server's default)."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def check_uuid(value: object, what: str) -> str:

@@ -22,6 +22,8 @@ import importlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
+from ..errors import ServerError
+
 if TYPE_CHECKING:
     from yarl import URL
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from ..config import ClientConfig
     from ..timeouts import UseDefault
 
-__all__ = ["Alias", "Api", "LoginApi", "Namespace", "Resource"]
+__all__ = ["Alias", "Api", "LoginApi", "Namespace", "Resource", "answers", "none_if_absent"]
 
 NS = TypeVar("NS")
 T = TypeVar("T")
@@ -163,3 +165,27 @@ class Alias(Generic[NS, P, R]):
         if obj is None:
             return self
         return getattr(getattr(obj, self._namespace), self._name)
+
+
+async def none_if_absent(call: Awaitable[T]) -> T | None:
+    """``await call``, or None when the server answered 404.
+
+    For endpoints that only some deployments have (enterprise plugins such as ``/license``
+    or ``/totp``): their absence is an answer, not an error. Every other failure raises.
+    """
+    try:
+        return await call
+    except ServerError as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+async def answers(call: Awaitable[Any]) -> bool:
+    """True when ``call`` succeeds (whatever its body), False when the server answers 404."""
+
+    async def done() -> bool:
+        await call
+        return True
+
+    return await none_if_absent(done()) is not None

@@ -37,6 +37,7 @@ from typing import (
     Any,
     Final,
     Protocol,
+    TypedDict,
     cast,
     overload,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "START_SERVICE_TIMEOUT",
     "TRANSFER_IDLE_TIMEOUT",
     "ByteStream",
+    "DirectAccessInfo",
     "SessionAliases",
     "SessionResources",
     "Sessions",
@@ -96,6 +98,14 @@ _NAME = re.compile(r"^\w[\w.-]*\w$", re.ASCII)
 _ALNUM = string.ascii_letters + string.digits
 Timeout = float | UseDefault | None
 StrPath = str | os.PathLike[str]
+
+
+class DirectAccessInfo(TypedDict, total=False):
+    """``get_direct_access_info()``: empty unless the session is a system (SFTP) session."""
+
+    kernel_role: str
+    public_host: str
+    sshd_ports: list[int]
 
 
 # -- argument checks (pure, before any request) -------------------------------------------
@@ -363,6 +373,28 @@ class Sessions(Resource):
             reader=decode_object,
             explain={404: _unknown_session(session_id)},
         )
+
+    async def get_direct_access_info(
+        self,
+        session_id: str,
+        *,
+        timeout: Timeout = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+    ) -> DirectAccessInfo:
+        """How to reach a system session (an SFTP/SSH one) directly: host and ports.
+
+        ``{"kernel_role": "SYSTEM", "public_host": ..., "sshd_ports": [...]}``; ``{}`` for
+        an ordinary session, which has no direct access.
+        """
+        ref = _segment(session_id)
+        result: DirectAccessInfo = await self._api.send(
+            "GET",
+            lambda c: f"{c.session_prefix}/{ref}/direct-access-info",
+            timeout=timeout,
+            signal=signal,
+            reader=decode_object,
+        )
+        return result
 
     async def get_logs(
         self,
@@ -902,6 +934,7 @@ class SessionAliases:
     create_if_not_exists = Alias("sessions", Sessions.create_if_not_exists)
     create_session_from_template = Alias("sessions", Sessions.create_session_from_template)
     get_info = Alias("sessions", Sessions.get_info)
+    get_direct_access_info = Alias("sessions", Sessions.get_direct_access_info)
     get_logs = Alias("sessions", Sessions.get_logs)
     get_task_logs = Alias("sessions", Sessions.get_task_logs)
     destroy = Alias("sessions", Sessions.destroy)
