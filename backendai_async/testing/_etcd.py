@@ -1,105 +1,129 @@
-"""The manager's raw etcd access in the fake: ``POST /config/get``, ``/config/set``,
-``/config/delete`` (superadmin; others get 401 "Unauthorized access", as from 23.09).
+"""The manager's ``/config`` app in the fake: resource slots and raw etcd access.
 
-``state.extras["etcd"]`` is a flat dict of keys (``images/cr.backend.ai/...``) to string
-values. ``get`` with ``prefix`` returns the tree below the key; ``set`` with a mapping
-value writes its flattened keys (at most 16 at once, as the manager allows).
+Fixtures are plain data: ``state.extras["etcd"]`` is the flat etcd key space (key -> text,
+keys as the manager stores them: registry and image names percent-quoted, e.g.
+``images/cr.backend.ai%3A5000/...``), seeded from :data:`EXAMPLE_ETCD`;
+``state.extras["resource_slots"]`` is what ``GET /config/resource-slots`` answers.
+``POST /config/get|set|delete`` are superadmin-only (others get 401 "Unauthorized access",
+as from 23.09) and behave like 23.09's: ``prefix`` matches as a plain string prefix and
+``get`` returns the tree below the key (unquoted names; a key that has both a value and
+keys below it keeps the value under ``""``), a mapping value is stored flattened (at most
+16 keys per call), values are stored as text.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
-from ._manager import STATE_KEY, ServerState, problem_response
+from ._manager import STATE_KEY, ServerState
+from ._rest import REQUIRED, invalid, read_params, route, superadmin
 
-__all__ = ["etcd", "register_etcd_routes"]
+__all__ = ["EXAMPLE_ETCD", "EXAMPLE_RESOURCE_SLOTS", "etcd", "register_etcd_routes"]
 
-MAX_UPDATE = 16
+EXAMPLE_RESOURCE_SLOTS: Mapping[str, str] = {"cpu": "count", "mem": "bytes"}
+EXAMPLE_ETCD: Mapping[str, str] = {
+    "config/docker/registry/cr.backend.ai": "https://cr.backend.ai",
+    "config/docker/registry/cr.backend.ai/type": "harbor2",
+    "config/docker/registry/cr.backend.ai/project": "stable",
+    "config/docker/image/auto_pull": "digest",
+}
+MAX_KEYS_PER_SET = 16
 
 
 def etcd(state: ServerState) -> dict[str, str]:
-    """The fake etcd: flat key -> value."""
-    found: dict[str, str] = state.extras.setdefault("etcd", {})
+    """The etcd key space of a server (seeded from :data:`EXAMPLE_ETCD`)."""
+    found: dict[str, str] = state.extras["etcd"]
     return found
 
 
-ParamsHandler = Callable[[ServerState, dict[str, Any]], Any]
+def _tree(space: Mapping[str, str], prefix: str) -> dict[str, Any]:
+    """The manager's ``get_prefix``: keys below ``prefix`` nested by ``/``, unquoted.
 
-
-def _superadmin_call(handler: ParamsHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The manager's ``@superadmin_required`` and ``{"key", ...}`` check, then ``handler``."""
-
-    async def route(request: web.Request) -> web.Response:
-        state = request.app[STATE_KEY]
-        kp = state.keypair_of(request)
-        if kp is None or not kp.is_superadmin:
-            return problem_response(
-                401, "auth-failed", "Credential/signature mismatch.", "Unauthorized access"
-            )
-        params = json.loads(await request.read()) if request.body_exists else {}
-        if not isinstance(params, dict) or not isinstance(params.get("key"), str):
-            return problem_response(
-                400, "invalid-api-params", "Missing or invalid API parameters.", "key: is required"
-            )
-        answer = handler(state, params)
-        return answer if isinstance(answer, web.Response) else web.json_response(answer)
-
-    return route
-
-
-def _tree(flat: Mapping[str, str], prefix: str) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for key, value in sorted(flat.items()):
-        if not key.startswith(prefix):
-            continue
-        parts = [p for p in key[len(prefix) :].split("/") if p]
-        if not parts:
-            continue
-        node = tree
+    A key that holds a value and also has keys below it keeps the value under ``""``.
+    """
+    result: dict[str, Any] = {}
+    for key in sorted(k for k in space if k.startswith(prefix)):
+        parts = key[len(prefix) :].removeprefix("/").split("/")
+        parent = result
         for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return tree
+            name = unquote(part)
+            child = parent.setdefault(name, {})
+            if not isinstance(child, dict):
+                child = parent[name] = {"": child}
+            parent = child
+        parent[unquote(parts[-1])] = space[key]
+    return result
 
 
-def _get(state: ServerState, params: dict[str, Any]) -> Any:
-    store, key = etcd(state), params["key"]
-    return {"result": _tree(store, key) if params.get("prefix") else store.get(key)}
-
-
-def _flatten(prefix: str, value: Any, into: dict[str, str]) -> None:
+def _flatten(key: str, value: Any, into: dict[str, str]) -> None:
     if isinstance(value, Mapping):
-        for k, v in value.items():
-            _flatten(prefix if k == "" else f"{prefix}/{k}", v, into)
+        for name, inner in value.items():
+            _flatten(key if name == "" else f"{key}/{name}", inner, into)
     else:
-        into[prefix] = str(value)
+        into[key] = str(value)  # etcd holds text; the manager stores str(value)
 
 
-def _set(state: ServerState, params: dict[str, Any]) -> Any:
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise invalid("Input validation error", {name: "value should be True or False"})
+    return value
+
+
+def _key(value: Any) -> str:
+    if not isinstance(value, str):
+        raise invalid("Input validation error", {"key": "value is not a string"})
+    return value
+
+
+@route
+async def _resource_slots(request: web.Request) -> web.StreamResponse:
+    return web.json_response(request.app[STATE_KEY].extras["resource_slots"])
+
+
+@route
+async def _get(request: web.Request) -> web.StreamResponse:
+    superadmin(request)
+    params = await read_params(request, {"key": REQUIRED, "prefix": False})
+    key, space = _key(params["key"]), etcd(request.app[STATE_KEY])
+    if _flag(params["prefix"], "prefix"):
+        return web.json_response({"result": _tree(space, key)})
+    return web.json_response({"result": space.get(key)})
+
+
+@route
+async def _set(request: web.Request) -> web.StreamResponse:
+    superadmin(request)
+    params = await read_params(request, {"key": REQUIRED, "value": REQUIRED})
     updates: dict[str, str] = {}
-    _flatten(params["key"], params.get("value"), updates)
-    if len(updates) > MAX_UPDATE:
-        return problem_response(
-            400,
-            "invalid-api-params",
-            "Missing or invalid API parameters.",
-            "Too large update! Split into smaller key-value pair sets.",
-        )
-    etcd(state).update(updates)
-    return {"result": "ok"}
+    _flatten(_key(params["key"]), params["value"], updates)
+    if isinstance(params["value"], Mapping) and len(updates) > MAX_KEYS_PER_SET:
+        raise invalid("Too large update! Split into smaller key-value pair sets.")
+    etcd(request.app[STATE_KEY]).update(updates)
+    return web.json_response({"result": "ok"})
 
 
-def _delete(state: ServerState, params: dict[str, Any]) -> Any:
-    store, key = etcd(state), params["key"]
-    for k in [k for k in store if k == key or (params.get("prefix") and k.startswith(key))]:
-        del store[k]
-    return {"result": "ok"}
+@route
+async def _delete(request: web.Request) -> web.StreamResponse:
+    superadmin(request)
+    params = await read_params(request, {"key": REQUIRED, "prefix": False})
+    key, space = _key(params["key"]), etcd(request.app[STATE_KEY])
+    doomed = [k for k in space if k.startswith(key)] if _flag(params["prefix"], "prefix") else [key]
+    for k in doomed:
+        space.pop(k, None)
+    return web.json_response({"result": "ok"})
 
 
 def register_etcd_routes(app: web.Application, state: ServerState) -> None:
-    for name, handler in (("get", _get), ("set", _set), ("delete", _delete)):
-        app.router.add_route("POST", f"/config/{name}", _superadmin_call(handler))
+    """Install ``/config/*`` (and the old ``/etcd/resource-slots``); a ``RouteInstaller``."""
+    state.extras.setdefault("etcd", dict(EXAMPLE_ETCD))
+    state.extras.setdefault("resource_slots", dict(EXAMPLE_RESOURCE_SLOTS))
+    router = app.router
+    router.add_route("GET", "/config/resource-slots", _resource_slots)
+    router.add_route("GET", "/etcd/resource-slots", _resource_slots)
+    router.add_route("POST", "/config/get", _get)
+    router.add_route("POST", "/config/set", _set)
+    router.add_route("POST", "/config/delete", _delete)

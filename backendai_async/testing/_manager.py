@@ -525,11 +525,18 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     from ._admin_storage import register_storage_routes
     from ._admin_usage import register_usage_routes
     from ._agents import register_agent_fields
+    from ._announcements import register_announcement_routes
     from ._etcd import register_etcd_routes
     from ._gql_sessions import register_session_fields
     from ._graphql import register_graphql_routes
+    from ._maintenance import register_maintenance_routes
+    from ._plugins import register_plugin_routes
+    from ._services import register_service_routes
     from ._session_commit import register_commit_routes
     from ._sessions import register_session_routes
+    from ._ssh_keypairs import register_ssh_keypair_routes
+    from ._templates import register_template_routes
+    from ._user_config import register_user_config_routes
     from ._users import register_user_fields
 
     app = web.Application(
@@ -563,6 +570,14 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_image_fields,
         register_etcd_routes,
         register_usage_routes,
+        # REST-side administration (docs/administration-rest.md)
+        register_announcement_routes,
+        register_user_config_routes,
+        register_template_routes,
+        register_ssh_keypair_routes,
+        register_maintenance_routes,
+        register_service_routes,
+        register_plugin_routes,
     )
     for install in builtin:
         install(app, state)

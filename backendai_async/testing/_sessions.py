@@ -114,6 +114,7 @@ class FakeSession:
     started_services: set[str] = field(default_factory=set)
     restarts: int = 0
     interrupts: int = 0
+    kernel_role: str = "COMPUTE"  # "SYSTEM" for an SFTP session (direct access)
 
 
 @dataclass(frozen=True)
@@ -1168,6 +1169,21 @@ async def _list_files(request: web.Request) -> web.StreamResponse:
     return web.json_response({"files": json.dumps(listing), "errors": "", "abspath": abspath})
 
 
+async def _direct_access_info(request: web.Request) -> web.StreamResponse:
+    """Host and ports of a SYSTEM (SFTP) session's sshd/sftpd; ``{}`` for other sessions."""
+    session = _session_of(request)
+    if session.kernel_role != "SYSTEM":
+        return web.json_response({})
+    ports = {p.get("name"): p.get("host_ports", []) for p in session.service_ports}
+    return web.json_response(
+        {
+            "kernel_role": "SYSTEM",
+            "public_host": request.url.host,
+            "sshd_ports": ports.get("sftpd") or ports.get("sshd", []),
+        }
+    )
+
+
 # -- registration ---------------------------------------------------------------------------
 
 
@@ -1180,6 +1196,7 @@ def _routes() -> Iterator[tuple[str, str, Handler, bool]]:
     yield "DELETE", "/{session_name}", _destroy, False
     yield "POST", "/{session_name}", _execute, False
     yield "GET", "/{session_name}/logs", _get_logs, False
+    yield "GET", "/{session_name}/direct-access-info", _direct_access_info, False
     yield "POST", "/{session_name}/rename", _rename, False
     yield "POST", "/{session_name}/interrupt", _interrupt, False
     yield "POST", "/{session_name}/shutdown-service", _shutdown_service, False
