@@ -5,6 +5,11 @@
 records each scan in ``state.extras["image_rescans"]`` (``{"registry", "project",
 "task_id"}``) and answers with a new background task id, as the manager does. Its
 ``project`` argument exists from manager 25.1.0; older releases refuse it.
+
+A normal user's ``rescan_images`` is refused inside the data (``ok: false``, "no
+permission to execute rescan_images"), as 26.9 answers and as 23.09's mutation role check
+means to: on the real 23.09 that check never fires (it measures ``info.path`` as if it
+were a list), so a user's rescan runs there.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ async def _recalculate_usage(request: web.Request) -> web.StreamResponse:
 
 
 def _rescan_images(ctx: GraphQLContext) -> dict[str, Any]:
+    if not ctx.keypair.is_admin:
+        return {"ok": False, "msg": "no permission to execute rescan_images", "task_id": None}
     if "project" in ctx.args and not manager_at_least(ctx.state, "25.1.0"):
         raise GraphQLFieldError('Unknown argument "project" on field "rescan_images".')
     task_id = str(uuid.uuid4())
@@ -49,6 +56,4 @@ def register_maintenance_routes(app: web.Application, state: ServerState) -> Non
     state.extras.setdefault("usage_recalculations", 0)
     state.extras.setdefault("image_rescans", [])
     app.router.add_route("POST", "/resource/recalculate-usage", _recalculate_usage)
-    register_graphql_field(
-        state, GraphQLField("rescan_images", _rescan_images, role="admin", mutation=True)
-    )
+    register_graphql_field(state, GraphQLField("rescan_images", _rescan_images, mutation=True))

@@ -93,6 +93,39 @@ OBSERVATIONS: Mapping[str, tuple[str, str]] = {
         "`ServerError` 404 saying the session is unknown or was destroyed (its problem type "
         "varies: `entity-not-found` or `object-not-found`)",
     ),
+    # REST-side administration (tests/integration/test_admin_rest_real.py)
+    "admin_refused": (
+        "a normal user on a superadmin-only REST route (`POST /config/get`)",
+        "sent (no client-side role check); the refusal raises with the server's reason",
+    ),
+    "announcement_null": (
+        "disabling the announcement with `message: null`, then `GET`",
+        '`update_announcement(False)` clears it on both (sends null, or "" from 26.9)',
+    ),
+    "announcement_empty": (
+        'disabling the announcement with `message: ""`',
+        "never sent to 23.09",
+    ),
+    "dotfile_delete_body": (
+        "`DELETE /user-config/dotfiles` with the path in a JSON body (the JS SDK's)",
+        "`user_config.delete()` sends the path in the query string: works on both",
+    ),
+    "template_missing": (
+        "`GET /template/session/<unknown id>`",
+        "passed through (`{}` or `ServerError` 404)",
+    ),
+    "service_create": (
+        "`POST /services` without an app proxy for the resource group",
+        "`ServerError` with the server's reason",
+    ),
+    "rescan_as_user": (
+        "the `rescan_images` mutation sent by a normal user",
+        "a refusal inside the data (`ok: false`) raises `GraphQLError` with `msg`",
+    ),
+    "plugins": (
+        "`/totp`, `/license`, `/cloud/ping`, `/eduapp/ping` (enterprise/cloud plugins)",
+        "`is_manager_supporting_totp()`/`ping()` False, `get_license()` None",
+    ),
 }
 
 
@@ -127,6 +160,14 @@ RELEASES: Mapping[str, Behaviour] = {
             "after_destroy": "404 `object-not-found`",
             "restart": "204 (PENDING session)",
             "download_get": "404 for an unknown session (GET route exists)",
+            "admin_refused": '401 `auth-failed` "Unauthorized access"',
+            "announcement_null": "cleared",
+            "announcement_empty": "400 `invalid-api-params`",
+            "dotfile_delete_body": "200 (read from the body)",
+            "template_missing": "200 `{}`",
+            "rescan_as_user": "`ok: true` (started)",
+            "service_create": "404 `object-not-found`",
+            "plugins": "404 `url-not-found`",
         }
     ),
     "26.9": Behaviour(
@@ -155,6 +196,14 @@ RELEASES: Mapping[str, Behaviour] = {
             "rename": "204",
             "destroy_running": "200 `terminated`",
             "gone_after": "TERMINATING, then 404",
+            "admin_refused": '403 `generic-forbidden` "Insufficient privileges"',
+            "announcement_null": "text kept (disabled)",
+            "announcement_empty": "204, cleared",
+            "dotfile_delete_body": "400 `generic-bad-request` (query string only)",
+            "template_missing": "404 `object-not-found`",
+            "rescan_as_user": '`ok: false` "no permission to execute rescan_images"',
+            "service_create": "503 `service-unavailable`",
+            "plugins": "404 `url-not-found`",
         }
     ),
 }
