@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+
 from backendai_async import ClientConfig
 from backendai_async.testing import EXAMPLE_KEYPAIRS, BackendAITestServer, RecordedRequest
 
@@ -20,3 +25,12 @@ def last(server: BackendAITestServer, method: str, path: str) -> RecordedRequest
         f"no {method} {path} was received: {[(r.method, r.path) for r in server.requests]}"
     )
     return found[-1]
+
+
+async def refused_before_sending(
+    server: BackendAITestServer, call: Awaitable[Any], words: str, prefix: str
+) -> None:
+    """``call`` raises ValueError matching ``words`` and nothing reached ``prefix``."""
+    with pytest.raises(ValueError, match=words):
+        await call
+    assert not [r for r in server.requests if r.path.startswith(prefix)]

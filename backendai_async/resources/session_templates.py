@@ -82,11 +82,6 @@ def _body(
     )
 
 
-def _owner(owner_access_key: object) -> dict[str, str] | None:
-    owner = optional(check_text, owner_access_key, "owner_access_key")
-    return None if owner is None else {"owner_access_key": owner}
-
-
 class SessionTemplate(Resource):
     """``client.session_template``: list, create, get, update and delete session templates.
 
@@ -134,6 +129,24 @@ class SessionTemplate(Resource):
         )
         return result
 
+    async def _by_id(
+        self,
+        method: str,
+        template_id: object,
+        owner_access_key: object,
+        timeout: Timeout,
+        signal: AbortSignal | None,
+    ) -> Any:
+        ref = check_uuid(template_id, "template_id")
+        owner = optional(check_text, owner_access_key, "owner_access_key")
+        return await self._api.send(
+            method,
+            f"/template/session/{ref}",
+            params=None if owner is None else {"owner_access_key": owner},
+            timeout=timeout,
+            signal=signal,
+        )
+
     async def get(
         self,
         template_id: str,
@@ -143,13 +156,8 @@ class SessionTemplate(Resource):
         signal: AbortSignal | None = None,
     ) -> SessionTemplateInfo:
         """One template (an empty object when no active template has that id, on 23.09)."""
-        ref = check_uuid(template_id, "template_id")
-        result: SessionTemplateInfo = await self._api.send(
-            "GET",
-            f"/template/session/{ref}",
-            params=_owner(owner_access_key),
-            timeout=timeout,
-            signal=signal,
+        result: SessionTemplateInfo = await self._by_id(
+            "GET", template_id, owner_access_key, timeout, signal
         )
         return result
 
@@ -180,11 +188,4 @@ class SessionTemplate(Resource):
         signal: AbortSignal | None = None,
     ) -> Any:
         """Deactivate template ``template_id``: ``{"success": true}`` (404 if there is none)."""
-        ref = check_uuid(template_id, "template_id")
-        return await self._api.send(
-            "DELETE",
-            f"/template/session/{ref}",
-            params=_owner(owner_access_key),
-            timeout=timeout,
-            signal=signal,
-        )
+        return await self._by_id("DELETE", template_id, owner_access_key, timeout, signal)

@@ -34,21 +34,33 @@ class Dotfile(TypedDict):
     data: str
 
 
-def _dotfile(data: object, path: object, permission: object, owner: object) -> dict[str, Any]:
-    if not isinstance(permission, str) or not _PERMISSION.match(permission):
-        raise ValueError(f"permission must be three octal digits like '644', got {permission!r}")
-    return drop_none(
-        path=check_text(path, "path"),
-        data=check_str(data, "data"),
-        permission=permission,
-        owner_access_key=optional(check_text, owner, "owner_access_key"),
-    )
-
-
 class UserConfig(Resource):
     """``client.user_config``: bootstrap script and dotfiles of the caller's keypair."""
 
     __slots__ = ()
+
+    async def _write(
+        self,
+        method: str,
+        data: object,
+        path: object,
+        permission: object,
+        owner: object,
+        timeout: Timeout,
+        signal: AbortSignal | None,
+    ) -> Any:
+        """Create (POST) or replace (PATCH) one dotfile."""
+        if not isinstance(permission, str) or not _PERMISSION.match(permission):
+            raise ValueError(f"permission must be three octal digits ('644'), got {permission!r}")
+        body = drop_none(
+            path=check_text(path, "path"),
+            data=check_str(data, "data"),
+            permission=permission,
+            owner_access_key=optional(check_text, owner, "owner_access_key"),
+        )
+        return await self._api.send(
+            method, "/user-config/dotfiles", json=body, timeout=timeout, signal=signal
+        )
 
     async def get_bootstrap_script(
         self, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
@@ -83,10 +95,7 @@ class UserConfig(Resource):
         The JS SDK's ``create(data = '', path)`` cannot be written in Python (a required
         argument after a defaulted one): pass ``""`` for an empty file.
         """
-        body = _dotfile(data, path, permission, owner_access_key)
-        return await self._api.send(
-            "POST", "/user-config/dotfiles", json=body, timeout=timeout, signal=signal
-        )
+        return await self._write("POST", data, path, permission, owner_access_key, timeout, signal)
 
     async def get(
         self, *, timeout: Timeout = USE_DEFAULT, signal: AbortSignal | None = None
@@ -108,10 +117,7 @@ class UserConfig(Resource):
         signal: AbortSignal | None = None,
     ) -> Any:
         """Replace the content (and mode) of dotfile ``path`` (404 if there is none)."""
-        body = _dotfile(data, path, permission, owner_access_key)
-        return await self._api.send(
-            "PATCH", "/user-config/dotfiles", json=body, timeout=timeout, signal=signal
-        )
+        return await self._write("PATCH", data, path, permission, owner_access_key, timeout, signal)
 
     async def delete(
         self,
