@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 
-from backendai_async import Client, ClientConfig, ServerError, UnsupportedFeatureError
-from backendai_async.testing import BackendAITestServer
+from backendai_async import (
+    AbortController,
+    AbortError,
+    Client,
+    ClientConfig,
+    RequestTimeoutError,
+    ServerError,
+    UnsupportedFeatureError,
+)
+from backendai_async.testing import BackendAITestServer, Fault
 
 from ._admin_rest import last, refused_before_sending, user_config
 
@@ -125,3 +134,18 @@ def test_the_js_spelling_is_kept() -> None:
     from backendai_async.resources.model_service import ModelService
 
     assert ModelService.termiate_service is ModelService.terminate_service
+
+
+async def test_deadlines_and_aborts_cover_namespace_calls(
+    client: Client, server: BackendAITestServer
+) -> None:
+    await client.get_manager_version()
+    server.add_fault(Fault(path="/services", delay=30, times=2))
+    with pytest.raises(RequestTimeoutError):
+        await client.model_service.list_service(timeout=0.3)
+    controller = AbortController()
+    call = asyncio.ensure_future(client.model_service.list_service(signal=controller.signal))
+    await server.wait_for_request("GET", "/services", count=2)
+    controller.abort("enough")
+    with pytest.raises(AbortError, match="enough"):
+        await call
