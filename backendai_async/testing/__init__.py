@@ -4,6 +4,7 @@ It shares no code with the SDK (its verifier is written independently), records 
 request it receives, and can inject faults (stalls, drops, truncated or odd bodies).
 """
 
+from ._config import EXAMPLE_ETCD, EXAMPLE_RESOURCE_SLOTS
 from ._faults import Fault
 from ._manager import (
     EXAMPLE_KEYPAIRS,
@@ -16,6 +17,7 @@ from ._manager import (
     build_app,
     problem_response,
 )
+from ._services import EXAMPLE_MODEL_FOLDERS
 from ._sessions import (
     DEFAULT_IMAGE,
     DEFAULT_TEMPLATE_ID,
@@ -37,7 +39,10 @@ from ._webserver import (
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_TEMPLATE_ID",
+    "EXAMPLE_ETCD",
     "EXAMPLE_KEYPAIRS",
+    "EXAMPLE_MODEL_FOLDERS",
+    "EXAMPLE_RESOURCE_SLOTS",
     "EXAMPLE_WEB_USERS",
     "SESSIONS_KEY",
     "STATE_KEY",
