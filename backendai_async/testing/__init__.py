@@ -4,7 +4,7 @@ It shares no code with the SDK (its verifier is written independently), records 
 request it receives, and can inject faults (stalls, drops, truncated or odd bodies).
 """
 
-from ._config import EXAMPLE_ETCD, EXAMPLE_RESOURCE_SLOTS
+from ._etcd import EXAMPLE_ETCD, EXAMPLE_RESOURCE_SLOTS
 from ._faults import Fault
 from ._manager import (
     EXAMPLE_KEYPAIRS,

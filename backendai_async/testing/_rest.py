@@ -149,6 +149,13 @@ def manager_at_least(state: ServerState, release: str) -> bool:
     return key(state.manager_version) >= key(release)
 
 
-def user_uuid(access_key: str) -> str:
-    """A stable user id for the owner of ``access_key`` (the fake keeps no user table)."""
+def user_uuid(state: ServerState, access_key: str) -> str:
+    """The id of the user who owns ``access_key`` (its keypair's user in the fixtures)."""
+    from ._admin_keypairs import keypairs  # these import _manager: import lazily
+    from ._users import users
+
+    row = keypairs(state).get(access_key)
+    user = users(state).get(row["user_id"]) if row else None
+    if user and user.get("uuid"):
+        return str(user["uuid"])
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"backendai-testing:{access_key}"))

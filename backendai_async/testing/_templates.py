@@ -83,12 +83,12 @@ def _group_id(group: Any) -> str:
     raise invalid(f"Invalid group: {group!r}")
 
 
-def _row(item: dict[str, Any], group_id: str, owner: str) -> dict[str, Any]:
+def _row(item: dict[str, Any], group_id: str, owner_uuid: str) -> dict[str, Any]:
     template = item["template"]
     return {
         "name": item.get("name") or template["metadata"]["name"],
         "template": template,
-        "user_uuid": item.get("user_uuid") or user_uuid(owner),
+        "user_uuid": item.get("user_uuid") or owner_uuid,
         "group_id": item.get("group_id") or group_id,
     }
 
@@ -115,21 +115,22 @@ async def _create(request: web.Request) -> web.StreamResponse:
     for item in _items(params["payload"]):
         template_id = uuid.uuid4().hex
         templates(state)[template_id] = {
-            **_row(item, group_id, owner),
+            **_row(item, group_id, user_uuid(state, owner)),
             "domain_name": params["domain"],
             "owner": owner,
             "created_at": datetime.now(timezone.utc).isoformat(),
             "is_active": True,
         }
-        created.append({"id": template_id, "user": uuid.UUID(user_uuid(owner)).hex})
+        created.append({"id": template_id, "user": uuid.UUID(user_uuid(state, owner)).hex})
     return web.json_response(created)
 
 
 @route
 async def _list(request: web.Request) -> web.StreamResponse:
     await read_params(request, {"all": False, "group_id": None, "groupId": None})
-    state, me = request.app[STATE_KEY], user_uuid(caller(request).access_key)
-    emails = {user_uuid(ak): row.get("email") for ak, row in users(state).items()}
+    state = request.app[STATE_KEY]
+    me = user_uuid(state, caller(request).access_key)
+    emails = {str(row.get("uuid")): row.get("email") for row in users(state).values()}
     return web.json_response(
         [
             {
@@ -172,7 +173,7 @@ async def _put(request: web.Request) -> web.StreamResponse:
     _, row = _active(state, request)
     group_id = _group_id(params["group"])
     for item in _items(params["payload"]):
-        row.update(_row(item, group_id, _owner(request, params)))
+        row.update(_row(item, group_id, user_uuid(state, _owner(request, params))))
     return web.json_response({"success": True})
 
 
