@@ -171,7 +171,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
     storageproxy: Namespace[StorageProxies] = Namespace(".storage", "StorageProxies")
     image: Namespace[Images] = Namespace(".images", "Images")
     resources: Namespace[Resources] = Namespace(".usage", "Resources")
-    # -- REST-side administration (docs/administration-rest.md) --
+    # -- REST-side administration (docs/administration.md, from "Account calls") --
     account: Namespace[Account] = Namespace(".account", "Account")
     session_template: Namespace[SessionTemplate] = Namespace(
         ".session_templates", "SessionTemplate"

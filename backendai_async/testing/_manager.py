@@ -570,7 +570,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_image_fields,
         register_etcd_routes,
         register_usage_routes,
-        # REST-side administration (docs/administration-rest.md)
+        # REST-side administration (docs/administration.md, from "Account calls")
         register_announcement_routes,
         register_user_config_routes,
         register_template_routes,
