@@ -128,6 +128,18 @@ async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
     return value
 
 
+def object_reader(shape: Callable[[dict[str, Any]], T]) -> ResponseReader:
+    """A reader for a JSON object answer that ``shape`` normalises inside the call.
+
+    ``shape`` is pure; a ``ValueError`` from it is a broken answer (ERR_RESPONSE).
+    """
+
+    async def read(resp: ClientResponse, limit: int | None) -> T:
+        return shape(await decode_object(resp, limit))
+
+    return read
+
+
 async def discard_body(resp: ClientResponse, limit: int | None) -> None:
     """Read and drop the body: for calls whose outcome is the status alone (uploads)."""
     async for _ in resp.content.iter_chunked(64 * 1024):

@@ -38,7 +38,7 @@ from .version import (
     ApiVersion,
     UnsupportedVersionError,
     features_for,
-    manager_version_key,
+    manager_at_least,
     negotiate,
 )
 
@@ -494,16 +494,11 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
         With a list (back-ported features), the condition on the manager's own
         ``major.minor`` line is used, else the highest one, as the JS SDK does.
         """
+        if not isinstance(version, str) and not version:
+            raise ValueError("is_manager_version_compatible_with() needs at least one version")
         if self._manager_version is None:
             return False
-        current = manager_version_key(self._manager_version)
-        if isinstance(version, str):
-            return current >= manager_version_key(version)
-        conditions = sorted((manager_version_key(v) for v in version), reverse=True)
-        if not conditions:
-            raise ValueError("is_manager_version_compatible_with() needs at least one version")
-        same_line = [c for c in conditions if c[:2] == current[:2]]
-        return current >= (same_line[0] if same_line else conditions[0])
+        return manager_at_least(self._manager_version, version)
 
     # -- requests ------------------------------------------------------------------------
 

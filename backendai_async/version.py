@@ -7,6 +7,7 @@ releases like ``23.09.10`` compare numerically part by part.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ApiVersion",
     "UnsupportedVersionError",
     "features_for",
+    "manager_at_least",
     "manager_version_key",
     "negotiate",
 ]
@@ -107,8 +109,26 @@ def manager_version_key(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(key)
 
 
-# (threshold kind, threshold, flags): the JS SDK's _updateSupportList, in its order.
-_FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+def manager_at_least(manager: str, version: str | Sequence[str]) -> bool:
+    """Whether the manager release is at least ``version``, as the JS SDK decides it.
+
+    With several versions (a feature back-ported to older lines), the one on the manager's
+    own ``major.minor`` line applies, else the highest: ``["25.1.0", "24.09.6"]`` holds for
+    24.09.7 and 25.1.0 but not for 24.12.1.
+    """
+    current = manager_version_key(manager)
+    if isinstance(version, str):
+        return current >= manager_version_key(version)
+    conditions = sorted((manager_version_key(v) for v in version), reverse=True)
+    if not conditions:
+        raise ValueError("at least one manager version is needed")
+    same_line = [c for c in conditions if c[:2] == current[:2]]
+    return current >= (same_line[0] if same_line else conditions[0])
+
+
+# (threshold kind, threshold, flags): the JS SDK's _updateSupportList, in its order. A
+# tuple of thresholds is a back-ported feature (see manager_at_least).
+_FEATURES: tuple[tuple[str, str | tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "api",
         "v4.20190601",
@@ -201,7 +221,7 @@ _FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("manager", "24.03.5", ("modify-endpoint-environ", "endpoint-runtime-variant")),
     ("manager", "24.03.7", ("per-kernel-logs",)),
-    ("manager", "24.03.10", ("endpoint-lifecycle-stage-filter",)),
+    ("manager", ("24.03.10",), ("endpoint-lifecycle-stage-filter",)),
     ("manager", "24.09", ("extend-login-session", "session-node", "idle-checks-gql")),
     ("manager", "24.09.1", ("agent-select",)),
     ("manager", "24.09.3", ("extra-field",)),
@@ -218,6 +238,8 @@ _FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "base-image-name",
         ),
     ),
+    ("manager", ("25.1.0", "24.09.6", "24.03.12"), ("vfolder-id-based",)),
+    ("manager", ("25.3.0", "24.09.8"), ("vfolder-mounts",)),
     ("manager", "25.1.0", ("image_rescan_by_project", "auto-scaling-rule")),
     ("manager", "25.4.0", ("resource-presets-per-resource-group", "vfolder_nodes_in_session_node")),
     ("manager", "25.5.0", ("custom-accelerator-quantum-size",)),
@@ -232,17 +254,22 @@ _FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # text, an earlier one a 400).
     ("manager", "26.9.0", ("announcement-message-kept",)),
 )
+# Flags the JS SDK turns off again from a release on.
+_WITHDRAWN: tuple[tuple[str, tuple[str, ...]], ...] = (("25.09.0", ("force2FA",)),)
 
 
 def features_for(api: ApiVersion, manager: str) -> frozenset[str]:
     """The feature flags a (negotiated API version, manager release) pair supports."""
-    manager_key = manager_version_key(manager)
     flags: set[str] = set()
     for kind, threshold, names in _FEATURES:
         if kind == "api":
+            assert isinstance(threshold, str)
             ok = api >= ApiVersion.parse(threshold)
         else:
-            ok = manager_key >= manager_version_key(threshold)
+            ok = manager_at_least(manager, threshold)
         if ok:
             flags.update(names)
+    for since, names in _WITHDRAWN:
+        if manager_at_least(manager, since):
+            flags.difference_update(names)
     return frozenset(flags)

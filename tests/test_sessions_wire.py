@@ -118,7 +118,9 @@ async def test_a_second_create_reuses_the_session(
     assert last(server).status == 201
     assert again["created"] is False
     assert again["sessionId"] == first["sessionId"]
-    assert "service_ports" in again  # the manager's spelling on the reuse path
+    raw_names = [p["name"] for p in again["raw"]["service_ports"]]  # the manager's spelling
+    assert raw_names == [p["name"] for p in again["servicePorts"]]
+    assert "service_ports" not in again  # normalised (tests/test_session_answers.py)
 
 
 async def test_reuse_if_exists_false_is_a_400_with_the_existing_id(

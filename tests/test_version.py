@@ -9,6 +9,7 @@ from backendai_async.version import (
     ApiVersion,
     UnsupportedVersionError,
     features_for,
+    manager_at_least,
     manager_version_key,
     negotiate,
 )
@@ -66,6 +67,37 @@ def test_feature_flags_follow_api_and_manager_versions() -> None:
     new = features_for(ApiVersion.parse("v6.20230315"), "23.09.10")
     assert {"multi-container", "avoid-hol-blocking", "inference-workload", "2FA"} <= new
     assert "vfolder-trash-bin" not in new  # a 24.03 feature
+
+
+def test_the_newer_js_flags_follow_the_manager_release() -> None:
+    v6 = ApiVersion.parse("v6.20230315")
+    assert "per-kernel-logs" not in features_for(v6, "24.03.6")
+    assert "per-kernel-logs" in features_for(v6, "24.03.7")
+    flags_26 = features_for(v6, "26.9.6")
+    assert {"per-kernel-logs", "vfolder-trash-bin", "pending-session-list", "agent-select"} <= (
+        flags_26
+    )
+    assert "force2FA" in features_for(v6, "25.1.0")
+    assert "force2FA" not in flags_26  # the JS SDK withdraws it from 25.09.0
+    assert "2FA" in flags_26
+
+
+@pytest.mark.parametrize(
+    ("manager", "expected"),
+    [
+        ("24.03.11", False),
+        ("24.03.12", True),
+        ("24.09.5", False),
+        ("24.09.6", True),
+        ("24.12.1", False),
+        ("25.1.0", True),
+        ("26.9.6", True),
+    ],
+)
+def test_back_ported_flags_use_the_managers_own_line(manager: str, expected: bool) -> None:
+    assert manager_at_least(manager, ["25.1.0", "24.09.6", "24.03.12"]) is expected
+    flags = features_for(ApiVersion.parse("v6.20230315"), manager)
+    assert ("vfolder-id-based" in flags) is expected
 
 
 def test_compat_table_routes_and_fields() -> None:

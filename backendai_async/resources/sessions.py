@@ -44,7 +44,7 @@ from typing import (
 from urllib.parse import quote
 
 from .._abort import AbortSignal
-from .._http import decode_object, discard_body
+from .._http import decode_object, discard_body, object_reader
 from .._retry import RetryPolicy
 from .._transfer import (
     ByteStream,
@@ -57,8 +57,16 @@ from .._transfer import (
     open_byte_stream,
     open_upload,
 )
-from ..errors import ClientError, ServerError
+from ..errors import (
+    AbortError,
+    ClientError,
+    RequestError,
+    RequestTimeoutError,
+    ResponseError,
+    ServerError,
+)
 from ..timeouts import USE_DEFAULT, UseDefault
+from ..types import ExecuteResult, SessionCreated, SessionInfo, SessionLogs
 from ._base import Alias, Api, Resource
 from ._resources_map import PreparedResources, SessionResources, prepare_resources
 
@@ -93,6 +101,8 @@ DESTROY_TIMEOUT: Final = 45.0
 TRANSFER_IDLE_TIMEOUT: Final = 60.0
 SESSION_ID_SUFFIX: Final = "-pyASDK"
 EXECUTE_MODES: Final = ("query", "batch", "input", "continue", "complete")
+PER_KERNEL_LOGS: Final = "per-kernel-logs"  # the feature flag of get_logs(kernel_id=...)
+PER_KERNEL_LOGS_SINCE: Final = "24.03.7"
 
 _NAME = re.compile(r"^\w[\w.-]*\w$", re.ASCII)
 _ALNUM = string.ascii_letters + string.digits
@@ -141,6 +151,13 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
     return value
+
+
+def _uuid(value: object, what: str) -> str:
+    try:
+        return str(uuid.UUID(_text(value, what)))
+    except ValueError:
+        raise ValueError(f"{what} must be a UUID, got {value!r}") from None
 
 
 def _owner(owner_key: object) -> list[tuple[str, str]]:
@@ -232,6 +249,44 @@ _DESTROY_RETRY: Final = RetryPolicy(
 )
 
 
+def _service_port(port: Any) -> Any:
+    """A reuse answer's kernel row gets the ``ports`` key a creation answer has."""
+    if isinstance(port, dict) and "ports" not in port and "container_ports" in port:
+        return {**port, "ports": port["container_ports"]}
+    return port
+
+
+def _created(body: dict[str, Any]) -> SessionCreated:
+    """One shape for new and reused sessions: ``servicePorts`` always a list, ``raw`` kept.
+
+    New sessions come with ``"servicePorts": []``; reused ones with ``"service_ports": null``
+    (23.09) or both spellings (26.9), and kernel rows instead of port entries.
+    """
+    ports = body.get("servicePorts")
+    if ports is None:
+        ports = body.get("service_ports")
+    if ports is not None and not isinstance(ports, list):
+        raise ValueError(f"servicePorts is not a list: {type(ports).__name__}")
+    shaped = {k: v for k, v in body.items() if k != "service_ports"}
+    shaped["servicePorts"] = [_service_port(p) for p in ports or ()]
+    shaped["raw"] = body
+    return cast(SessionCreated, shaped)
+
+
+_read_created = object_reader(_created)
+
+
+def _may_exist(err: ClientError) -> bool:
+    """Whether a creation that failed this way may still have created the session."""
+    if isinstance(err, RequestTimeoutError):
+        return err.phase != "connect"
+    if isinstance(err, RequestError):
+        return err.sent
+    if isinstance(err, ServerError):
+        return err.status in (502, 504)  # a proxy gave up; the manager may have gone ahead
+    return isinstance(err, (AbortError, ResponseError))
+
+
 def _is_deprecated_get(err: ServerError) -> bool:
     """Managers after 23.09 take downloads by POST and answer GET with 400 "deprecated"."""
     return err.status == 405 or (err.status == 400 and err.problem_type.endswith("/deprecated"))
@@ -270,7 +325,7 @@ class Sessions(Resource):
         prepared: PreparedResources,
         timeout: Timeout,
         signal: AbortSignal | None,
-    ) -> Any:
+    ) -> SessionCreated:
         if timeout is USE_DEFAULT:
             timeout = max(CREATE_TIMEOUT, prepared.max_wait_seconds + 15.0)
 
@@ -281,9 +336,19 @@ class Sessions(Resource):
             full[compat.create_name_field] = name
             return prepared.apply(full, compat)
 
-        return await self._api.send(
-            "POST", path_of, json=describe, timeout=timeout, signal=signal, reader=decode_object
-        )
+        try:
+            created: SessionCreated = await self._api.send(
+                "POST", path_of, json=describe, timeout=timeout, signal=signal, reader=_read_created
+            )
+        except ClientError as err:
+            # Not a translation: the same error, told what the unknown outcome means.
+            if _may_exist(err):
+                err.message += (
+                    f" - the session {name!r} may exist on the server anyway: look it up with "
+                    f"get_info({name!r}) or remove it with destroy({name!r}, forced=True)"
+                )
+            raise
+        return created
 
     # -- creation ---------------------------------------------------------------------
 
@@ -295,14 +360,17 @@ class Sessions(Resource):
         timeout: Timeout = USE_DEFAULT,
         *,
         signal: AbortSignal | None = None,
-    ) -> Any:
+    ) -> SessionCreated:
         """Create a session, or get the existing one of that name (``reuseIfExists``).
 
-        Returns the server's answer, ``{"sessionId", "sessionName", "status",
-        "servicePorts", "created"}`` (a reused session: ``created`` false, and 23.09
-        managers spell it ``service_ports``). ``session_id`` defaults to
+        Returns ``{"sessionId", "sessionName", "status", "servicePorts", "created", "raw"}``
+        (:class:`~backendai_async.types.SessionCreated`): ``created`` is false for a reused
+        session, ``servicePorts`` is always a list (managers send ``service_ports: null``
+        for a reuse) and ``raw`` is the server's own body. ``session_id`` defaults to
         :meth:`generate_session_id`. ``resources`` takes the JS SDK's keys or a
-        :class:`SessionResources` (see ``docs/sessions.md`` for the mapping).
+        :class:`SessionResources` (see ``docs/sessions.md`` for the mapping). When the
+        outcome is unknown (a timeout, an abort, a broken answer) the error's message says
+        that the session may exist and how to look it up or destroy it.
         """
         _text(image, "image")
         name = self.generate_session_id() if session_id is None else check_session_name(session_id)
@@ -326,12 +394,12 @@ class Sessions(Resource):
         timeout: Timeout = USE_DEFAULT,
         *,
         signal: AbortSignal | None = None,
-    ) -> Any:
-        """Create a session from a session template; arguments override the template's."""
-        try:
-            template = str(uuid.UUID(_text(template_id, "template_id")))
-        except ValueError:
-            raise ValueError(f"template_id must be a UUID, got {template_id!r}") from None
+    ) -> SessionCreated:
+        """Create a session from a session template; arguments override the template's.
+
+        Answers and errors as :meth:`create_if_not_exists`.
+        """
+        template = _uuid(template_id, "template_id")
         if image is not None:
             _text(image, "image")
         name = (
@@ -357,14 +425,14 @@ class Sessions(Resource):
         *,
         timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
-    ) -> Any:
+    ) -> SessionInfo:
         """``GET /session/{id}``: status, image, resource slots … of one session.
 
         A 404 means the session is unknown or was destroyed: 26.x managers forget a
         session once its termination has finished (23.09 answers 404 as well).
         """
         ref, query = _segment(session_id), _owner(owner_key)
-        return await self._api.send(
+        info: SessionInfo = await self._api.send(
             "GET",
             lambda c: f"{c.session_prefix}/{ref}",
             params=query or None,
@@ -373,6 +441,7 @@ class Sessions(Resource):
             reader=decode_object,
             explain={404: _unknown_session(session_id)},
         )
+        return info
 
     async def get_direct_access_info(
         self,
@@ -404,18 +473,31 @@ class Sessions(Resource):
         *,
         kernel_id: str | None = None,
         signal: AbortSignal | None = None,
-    ) -> Any:
-        """The container's logs: ``{"result": {"logs": "..."}}``."""
+    ) -> SessionLogs:
+        """The container's logs: ``{"result": {"logs": "..."}}``.
+
+        ``kernel_id`` (a UUID) picks one container of a cluster session; managers before
+        24.03.7 refuse the parameter, so on those it raises ``ValueError`` (once the server
+        version is known, before the logs request is sent) instead of a 400.
+        """
         ref, query = _segment(session_id), _owner(owner_key)
         if kernel_id is not None:
-            query.append(("kernel_id", _text(kernel_id, "kernel_id")))
-        return await self._api.send(
-            "GET",
-            lambda c: f"{c.session_prefix}/{ref}/logs",
-            params=query or None,
-            timeout=timeout,
-            signal=signal,
+            query.append(("kernel_id", _uuid(kernel_id, "kernel_id")))
+        api = self._api
+
+        def path(compat: Compat) -> str:
+            if kernel_id is not None and not api.supports(PER_KERNEL_LOGS):
+                raise ValueError(
+                    f"kernel_id: this server's manager is older than {PER_KERNEL_LOGS_SINCE}, "
+                    "which has no per-kernel logs (it refuses kernel_id with a 400); leave "
+                    "kernel_id out to get the main container's logs"
+                )
+            return f"{compat.session_prefix}/{ref}/logs"
+
+        logs: SessionLogs = await self._api.send(
+            "GET", path, params=query or None, timeout=timeout, signal=signal
         )
+        return logs
 
     async def get_task_logs(
         self,
@@ -545,7 +627,7 @@ class Sessions(Resource):
         timeout: Timeout = USE_DEFAULT,
         *,
         signal: AbortSignal | None = None,
-    ) -> Any:
+    ) -> ExecuteResult:
         """Run code: ``mode`` is ``query``, ``batch``, ``input``, ``continue`` (or ``complete``).
 
         ``run_id`` (8-64 characters) ties ``input``/``continue`` calls to their run; for a
@@ -563,7 +645,7 @@ class Sessions(Resource):
         if opts is not None and not isinstance(opts, Mapping):
             raise ValueError(f"opts must be a mapping, got {type(opts).__name__}")
         body = {"mode": mode, "code": code or "", "runId": run, "options": dict(opts or {})}
-        return await self._api.send(
+        result: ExecuteResult = await self._api.send(
             "POST",
             lambda c: f"{c.session_prefix}/{ref}",
             json=body,
@@ -571,6 +653,7 @@ class Sessions(Resource):
             signal=signal,
             reader=decode_object,
         )
+        return result
 
     async def interrupt(
         self,
@@ -969,7 +1052,7 @@ class SessionAliases:
         *,
         timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
-    ) -> Any:
+    ) -> ExecuteResult:
         """Legacy JS ``runCode(code, sessionId, runId, mode)``: :meth:`execute` reordered."""
         return await self.sessions.execute(
             session_id, run_id, mode, code, {}, timeout, signal=signal

@@ -7,10 +7,11 @@ The routes follow the real manager (23.09): ``/session/...`` when the server ann
 v5 or later, ``/kernel/...`` (creation at ``POST /kernel/create``) before; the other layout
 answers 404. Parameters are read the way the manager reads them (a JSON body if there is
 one, else the query), and answers and problems have the manager's shapes, including its
-quirks (a reused session answers 201 with ``"service_ports": null``; kernel operations on a
-PENDING session fail with 500). Files live in a temporary directory per session, streamed to
-and from disk, so uploads and downloads of any size keep memory flat. Code execution is a
-tiny deterministic fake: see :func:`run_fake_code`.
+quirks (a reused session answers 201 with the kernel's rows as ``"service_ports"``, null while
+PENDING, and also as ``"servicePorts"`` from 26.x; kernel operations on a PENDING session fail
+with 500; ``get_logs`` takes ``kernel_id`` from manager 24.03.7). Files live in a temporary
+directory per session, streamed to and from disk, so uploads and downloads of any size keep
+memory flat. Code execution is a tiny deterministic fake: see :func:`run_fake_code`.
 
 Nothing here imports the SDK, so the server checks the SDK rather than mirroring it.
 """
@@ -72,6 +73,7 @@ _UUID_ERROR = "cannot convert value to UUID"
 _MAX_UPLOAD_FILES = 20
 _MAX_DOWNLOAD_FILES = 5
 _WORK = "/home/work"
+PER_KERNEL_LOGS_SINCE: Final = (24, 3, 7)  # the first manager release taking kernel_id for logs
 _DEFAULT_PORTS: Final = (
     {"name": "jupyter", "protocol": "http", "container_ports": [8081], "host_ports": [30001]},
     {"name": "ttyd", "protocol": "http", "container_ports": [7681], "host_ports": [30002]},
@@ -502,6 +504,7 @@ def _image_ref(image: str) -> str:
 async def _create_session(request: web.Request, params: dict[str, Any]) -> web.Response:
     """The common tail of both creation routes (``params`` already checked)."""
     store = request.app[SESSIONS_KEY]
+    state = request.app[STATE_KEY]
     owner = _owner(request, params)
     image = store.images.get(params["image"])
     if image is None:
@@ -523,16 +526,19 @@ async def _create_session(request: web.Request, params: dict[str, Any]) -> web.R
                 "The session already exists but you requested not to reuse existing one.",
                 data={"existingSessionId": existing.id},
             )
-        return web.json_response(
-            {
-                "sessionId": existing.id,
-                "sessionName": existing.name,
-                "status": existing.status,
-                "service_ports": existing.service_ports or None,
-                "created": False,
-            },
-            status=201,
-        )
+        # A reuse answers the kernel's own rows (null while PENDING) as "service_ports";
+        # 26.x sends them under both spellings.
+        ports = None if existing.status == "PENDING" else existing.service_ports
+        reused: dict[str, Any] = {
+            "sessionId": existing.id,
+            "sessionName": existing.name,
+            "status": existing.status,
+            "service_ports": ports,
+        }
+        if _manager_release(state) >= (26,):
+            reused["servicePorts"] = ports
+        reused["created"] = False
+        return web.json_response(reused, status=201)
     session_id = str(uuid.uuid4())
     running = store.auto_start and not params["enqueueOnly"]
     directory = store.root / session_id
@@ -562,11 +568,16 @@ async def _create_session(request: web.Request, params: dict[str, Any]) -> web.R
             "sessionId": session.id,
             "sessionName": session.name,
             "status": session.status,
-            "servicePorts": session.service_ports,
+            "servicePorts": [_announced_port(p) for p in session.service_ports],
             "created": True,
         },
         status=201,
     )
+
+
+def _announced_port(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A creation answer lists ``name``/``protocol``/``ports``, not the kernel's own row."""
+    return {"name": row["name"], "protocol": row["protocol"], "ports": row["container_ports"]}
 
 
 async def _create(request: web.Request) -> web.StreamResponse:
@@ -644,7 +655,26 @@ async def _get_info(request: web.Request) -> web.StreamResponse:
 
 async def _get_logs(request: web.Request) -> web.StreamResponse:
     params = await _api_params(request)
+    allowed = {"owner_access_key"}
+    if _manager_release(request.app[STATE_KEY]) >= PER_KERNEL_LOGS_SINCE:
+        allowed.add("kernel_id")  # 24.03.7 added per-kernel logs
+    unknown = {k: f"{k} is not allowed key" for k in params if k not in allowed}
+    if unknown:
+        return _invalid(data=unknown)
     session = _running(_session_of(request, _owner(request, params)))
+    kernel = params.get("kernel_id")
+    if kernel is not None:
+        try:
+            kernel = str(uuid.UUID(str(kernel)))
+        except ValueError:
+            return _invalid(data={"kernel_id": _UUID_ERROR})
+        if kernel != session.kernel_id:
+            return problem_response(
+                404,
+                "object-not-found",
+                "No such kernel.",
+                f"Session has no such kernel (sid:{session.id}, kid:{kernel})",
+            )
     return web.json_response({"result": {"logs": "".join(session.logs)}})
 
 
