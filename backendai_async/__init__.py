@@ -40,6 +40,15 @@ from .resources.admin_types import (
 from .resources.compute_sessions import ContainerRow, SessionList, SessionRow
 from .resources.sessions import ByteStream, SessionResources
 from .timeouts import USE_DEFAULT, Timeouts
+from .types import (
+    ExecuteResult,
+    ExecutionResult,
+    ServerVersion,
+    ServicePort,
+    SessionCreated,
+    SessionInfo,
+    SessionLogs,
+)
 from .version import ApiVersion
 
 __all__ = [
@@ -60,6 +69,8 @@ __all__ = [
     "ContainerRow",
     "Domain",
     "ErrorType",
+    "ExecuteResult",
+    "ExecutionResult",
     "GraphQLError",
     "Image",
     "KeyPair",
@@ -74,7 +85,12 @@ __all__ = [
     "ResponseError",
     "ScalingGroup",
     "ServerError",
+    "ServerVersion",
+    "ServicePort",
+    "SessionCreated",
+    "SessionInfo",
     "SessionList",
+    "SessionLogs",
     "SessionResources",
     "SessionRow",
     "StorageVolume",

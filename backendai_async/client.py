@@ -15,7 +15,7 @@ import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 
@@ -34,6 +34,7 @@ from .resources.account import AccountAliases
 from .resources.auth import AuthAliases
 from .resources.sessions import SessionAliases
 from .timeouts import USE_DEFAULT, UseDefault
+from .types import ServerVersion
 from .version import (
     ApiVersion,
     UnsupportedVersionError,
@@ -395,9 +396,20 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
 
     async def get_server_version(
         self, *, timeout: float | UseDefault | None = USE_DEFAULT, signal: AbortSignal | None = None
-    ) -> Any:
-        """``GET /`` (``GET /func/`` in SESSION mode), unauthenticated: ``{version, manager}``."""
-        return await self._ready().call("GET", "/", versioned=False, timeout=timeout, signal=signal)
+    ) -> ServerVersion:
+        """``GET /`` (``GET /func/`` in SESSION mode), unauthenticated: ``{version, manager}``.
+
+        Any other answer (a Web UI page, a proxy's error) is a ``ResponseError`` saying which
+        mode or endpoint to use.
+        """
+        version: ServerVersion = await self._ready().call(
+            "GET", "/", versioned=False, timeout=timeout, signal=signal, reader=self._read_version
+        )
+        return version
+
+    async def _read_version(self, resp: aiohttp.ClientResponse, limit: int | None) -> ServerVersion:
+        """The reader of ``GET /``: the version answer, or an error saying what was there."""
+        return _version_answer(await decode_body(resp, limit), self._session_mode)
 
     async def get_manager_version(
         self,
@@ -439,7 +451,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
                         timeout=None,  # the calling call's deadline covers it
                         signal=signal,
                         retry=RetryPolicy.of(policy.retries),
-                        reader=decode_body,
+                        reader=self._read_version,
                     )
                 except ServerError as err:
                     if self._session_mode and err.status == 404:
@@ -452,11 +464,8 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
         assert self._compat is not None
         return self._compat
 
-    def _apply_server_version(self, info: Any) -> None:
-        version = info.get("version") if isinstance(info, dict) else None
-        manager = info.get("manager") if isinstance(info, dict) else None
-        if not isinstance(version, str) or not isinstance(manager, str):
-            raise ResponseError(_not_a_version_answer(info, self._session_mode), body=info)
+    def _apply_server_version(self, info: ServerVersion) -> None:
+        version, manager = info["version"], info["manager"]
         try:
             chosen = negotiate(version, self._ceiling)
         except UnsupportedVersionError as exc:
@@ -637,6 +646,17 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
         transport.known_secrets = tuple(
             s for s in (cfg.secret_key, cfg.password, self._login_session_id, *cfg.url_secrets) if s
         )
+
+
+def _version_answer(info: Any, session_mode: bool) -> ServerVersion:
+    """``info`` if it is the ``{version, manager}`` answer, else a ``ResponseError``."""
+    if (
+        isinstance(info, dict)
+        and isinstance(info.get("version"), str)
+        and isinstance(info.get("manager"), str)
+    ):
+        return cast(ServerVersion, info)
+    raise ResponseError(_not_a_version_answer(info, session_mode), body=info)
 
 
 def _not_a_version_answer(info: Any, session_mode: bool) -> str:

@@ -40,6 +40,10 @@ __all__ = [
 PROBS = "https://api.backend.ai/probs/"
 COOKIE_NAME = "AIOHTTP_SESSION"
 SESSION_HEADER = "X-BackendAI-SessionID"
+WEB_UI_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="UTF-8"><title>Backend.AI</title>'
+    '</head><body><div id="react-root">Backend.AI Web UI</div></body></html>'
+)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "upgrade"}
@@ -371,10 +375,16 @@ class BackendAITestWebserver:
         router.add_route("POST", "/server/token-login", self._token_login)
         router.add_route("POST", "/server/login-check", self._login_check)
         router.add_route("POST", "/server/logout", self._logout)
+        router.add_route("GET", "/", self._web_ui)
         router.add_route("GET", "/func/", self._proxy_anonymous)
         router.add_route("*", "/func/{path:.*}", self._proxy)
         app.on_response_prepare.append(self._on_prepare)
         return app
+
+    @staticmethod
+    async def _web_ui(request: web.Request) -> web.StreamResponse:
+        """The Web UI's page, as the real webserver serves it at ``/`` (an HTML document)."""
+        return web.Response(text=WEB_UI_PAGE, content_type="text/html")
 
     @staticmethod
     async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
