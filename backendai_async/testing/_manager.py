@@ -23,6 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from ._faults import Fault, apply_fault, pick_fault
+from ._logging import server_logger
 from ._verify import (
     FIRST_BODYLESS_VERSION,
     PROBLEM_BASE,
@@ -641,7 +642,9 @@ class BackendAITestServer:
         """Bind and serve; returns self."""
         if self._runner is not None or self.state.closing.is_set():
             raise RuntimeError("a server starts once; make a new one to serve again")
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=0.5, logger=server_logger()
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl_context)

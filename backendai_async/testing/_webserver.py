@@ -28,6 +28,7 @@ import yarl
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from ._logging import server_logger
 from ._manager import EXAMPLE_KEYPAIRS, BackendAITestServer
 
 __all__ = [
@@ -257,7 +258,9 @@ class BackendAITestWebserver:
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
         )
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=0.5, logger=server_logger()
+        )
         try:
             await runner.setup()
             site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl_context)
