@@ -45,8 +45,9 @@ async def api_mode(server: BackendAITestServer) -> None:
         print(f"    supports multi-container: {client.supports('multi-container')}")
         step("signed GET /auth/role")
         print("   ", await client.request("GET", "/auth/role"))
-        step("GraphQL through client.request()")
-        print("   ", await client.request("POST", "/admin/graphql", json={"query": "{ echo }"}))
+        step("GraphQL: client.query() returns the answer's data")
+        me = (await client.query("{ user { email role } }"))["user"]
+        print(f"    user {me['email']}, role {me['role']}")
         step("a 2-second stall with a 0.5 s deadline")
         server.add_fault(Fault(path="/auth/role", delay=2))
         try:

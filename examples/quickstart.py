@@ -15,10 +15,8 @@ async def main() -> None:
     async with Client(ClientConfig.from_env(), agent_signature="quickstart") as client:
         print("manager", await client.get_manager_version(), "speaking", client.api_version)
         print("role", await client.request("GET", "/auth/role"))
-        images = await client.request(
-            "POST", "/admin/graphql", json={"query": "{ images { name tag } }"}
-        )
-        print("images", images)
+        data = await client.query("{ images { name tag } }")
+        print("images", data["images"])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from backendai_async import Client, ClientConfig, ServerError
+from backendai_async import Client, ClientConfig, ExecuteResult, ServerError
 from backendai_async.resources.sessions import SessionResources
 from backendai_async.testing import BackendAITestServer, register_session_routes
 
@@ -24,9 +24,8 @@ def step(text: str) -> None:
     print(f"--> {text}")
 
 
-def show_console(result: dict[str, object]) -> None:
+def show_console(result: ExecuteResult) -> None:
     run = result["result"]
-    assert isinstance(run, dict)
     for stream, text in run["console"]:
         print(f"    [{stream}] {text.rstrip()}")
     print(f"    status={run['status']} exitCode={run['exitCode']}")
