@@ -877,8 +877,9 @@ def _graphql_errors(problem: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def _problem_detail(problem: Mapping[str, Any]) -> str | None:
-    """The server's reason: ``msg``, plus what a validation or GraphQL error says in ``data``."""
-    msg = _str_field(problem, "msg")
+    """The server's reason: ``msg`` (``error_msg`` in some manager answers), plus what a
+    validation or GraphQL error says in ``data``."""
+    msg = _str_field(problem, "msg") or _str_field(problem, "error_msg")
     gql = _graphql_errors(problem)
     if gql:
         first = gql[0].get("message")

@@ -516,6 +516,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     The compute-session routes are always installed, as on a real manager.
     """
     # these import this module: import lazily
+    from ._accounts import register_account_routes
     from ._admin_domains import register_domain_fields
     from ._admin_groups import register_group_fields
     from ._admin_images import register_image_fields
@@ -579,6 +580,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_maintenance_routes,
         register_service_routes,
         register_plugin_routes,
+        register_account_routes,
     )
     for install in builtin:
         install(app, state)
