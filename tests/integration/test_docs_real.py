@@ -1,15 +1,18 @@
-"""The documentation blocks marked ``<!-- needs: real-server -->``, run against the real
-manager and webserver (see tests/test_docs.py for the conventions; the fast tier runs all
-the other blocks against the embedded servers)."""
+"""examples/quickstart.py and the documentation blocks marked ``<!-- needs: real-server -->``,
+run against the real manager and webserver (see tests/test_docs.py for the conventions; the
+fast tier runs all the other blocks against the embedded servers)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ..docblocks import DocBlock, Target, check_expected_errors, collect, run_block
+from ..docblocks import ROOT, DocBlock, Target, check_expected_errors, collect, run_block
 from .conftest import MANAGER, USER, USER_EMAIL, WEBSERVER
 
 pytestmark = pytest.mark.integration
@@ -36,3 +39,23 @@ async def test_the_block_runs_on_the_real_server(
     monkeypatch.chdir(tmp_path)
     run = await asyncio.to_thread(run_block, block, target, env)
     check_expected_errors(block, run)
+
+
+def test_the_quickstart_example_runs_against_the_real_manager() -> None:
+    env = {
+        **os.environ,
+        "BACKEND_ACCESS_KEY": USER[0],
+        "BACKEND_SECRET_KEY": USER[1],
+        "BACKEND_ENDPOINT": MANAGER,
+    }
+    proc = subprocess.run(
+        [sys.executable, "examples/quickstart.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "images [" in proc.stdout
