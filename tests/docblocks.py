@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import backendai_async
 from backendai_async import Client, ClientConfig, ClientState, errors
 
@@ -183,19 +185,14 @@ class Target:
         if "webserver" in block.needs:
             assert self.webserver is not None
             assert self.web_login is not None
-            user, password = self.web_login
-            return {
-                "BACKEND_ACCESS_KEY": user,
-                "BACKEND_SECRET_KEY": password,
-                "BACKEND_ENDPOINT": self.webserver,
-                "BACKEND_ENDPOINT_TYPE": "session",
-            }
-        access, secret = self.api_keys
+            (key, secret), endpoint, kind = self.web_login, self.webserver, "session"
+        else:
+            (key, secret), endpoint, kind = self.api_keys, self.manager, "api"
         return {
-            "BACKEND_ACCESS_KEY": access,
+            "BACKEND_ACCESS_KEY": key,
             "BACKEND_SECRET_KEY": secret,
-            "BACKEND_ENDPOINT": self.manager,
-            "BACKEND_ENDPOINT_TYPE": "api",
+            "BACKEND_ENDPOINT": endpoint,
+            "BACKEND_ENDPOINT_TYPE": kind,
         }
 
     def endpoint_for(self, url: str) -> str | None:
@@ -213,6 +210,23 @@ class BlockRun:
 
     errors: list[errors.ClientError] = field(default_factory=list)
     raised: BaseException | None = None  # a declared error that ended the block
+
+
+async def run_in_tier(
+    block: DocBlock, target: Target, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> BlockRun:
+    """Run ``block`` for a test of either tier: its environment and an empty working
+    directory set up, in a worker thread, its errors checked against its directives."""
+    missing = block.missing_imports()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}, which is not installed")
+    env = target.env(block)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(workdir)
+    run = await asyncio.to_thread(run_block, block, target, env)
+    check_expected_errors(block, run)
+    return run
 
 
 def check_expected_errors(block: DocBlock, run: BlockRun) -> None:

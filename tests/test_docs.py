@@ -33,7 +33,6 @@ An example that rots is a bug; this test finds it. Conventions for writing a run
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,11 +51,10 @@ from .docblocks import (
     DocBlock,
     DocsError,
     Target,
-    check_expected_errors,
     collect,
     markdown_files,
     parse_markdown,
-    run_block,
+    run_in_tier,
 )
 
 BLOCKS = collect()
@@ -91,9 +89,6 @@ async def test_the_block_runs(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    missing = block.missing_imports()
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}, which is not installed")
     manager, webserver = servers
     target = Target(
         manager=str(manager.endpoint),
@@ -101,12 +96,7 @@ async def test_the_block_runs(
         api_keys=(manager.access_key, manager.secret_key),
         web_login=(WEB_USER.email, WEB_USER.password),
     )
-    env = target.env(block)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    run = await asyncio.to_thread(run_block, block, target, env)
-    check_expected_errors(block, run)
+    await run_in_tier(block, target, tmp_path, monkeypatch)
     # Whatever the block sent was answered by the fakes without an internal error.
     broken = [f"{r.method} {r.raw_path}" for r in manager.requests if (r.status or 0) >= 500]
     assert not broken or block.expect_errors, f"the fake manager answered 5xx to {broken}"

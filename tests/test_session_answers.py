@@ -20,6 +20,7 @@ from backendai_async import (
     RequestTimeoutError,
     ResponseError,
     ServerError,
+    SessionCreated,
 )
 from backendai_async.testing import (
     DEFAULT_TEMPLATE_ID,
@@ -45,18 +46,7 @@ async def test_a_reused_pending_session_has_the_same_shape_as_a_new_one(manager:
     assert (new["created"], again["created"]) == (True, False)
     assert new["servicePorts"] == again["servicePorts"] == []
     assert "service_ports" not in again
-    assert (
-        set(new)
-        == set(again)
-        == {
-            "sessionId",
-            "sessionName",
-            "status",
-            "servicePorts",
-            "created",
-            "raw",
-        }
-    )
+    assert set(new) == set(again) == SessionCreated.__required_keys__
     # the server's own bodies stay reachable, as they were sent
     assert new["raw"]["servicePorts"] == []
     assert again["raw"]["service_ports"] is None

@@ -4,7 +4,6 @@ fast tier runs all the other blocks against the embedded servers)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..docblocks import ROOT, DocBlock, Target, check_expected_errors, collect, run_block
+from ..docblocks import ROOT, DocBlock, Target, collect, run_in_tier
 from .conftest import MANAGER, USER, USER_EMAIL, WEBSERVER
 
 pytestmark = pytest.mark.integration
@@ -24,21 +23,13 @@ REAL = [b for b in collect() if "real-server" in b.needs]
 async def test_the_block_runs_on_the_real_server(
     block: DocBlock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    missing = block.missing_imports()
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}, which is not installed")
     target = Target(
         manager=MANAGER,
         webserver=WEBSERVER,
         api_keys=USER,
         web_login=(USER_EMAIL, USER[1]),  # the example convention: password = secret key
     )
-    env = target.env(block)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    run = await asyncio.to_thread(run_block, block, target, env)
-    check_expected_errors(block, run)
+    await run_in_tier(block, target, tmp_path, monkeypatch)
 
 
 def test_the_quickstart_example_runs_against_the_real_manager() -> None:
