@@ -172,7 +172,7 @@ def _error_class(name: str) -> type[BaseException] | None:
 
 
 @dataclass
-class Target:
+class Servers:
     """Where a block's names point: the tier's manager and webserver, and who logs in."""
 
     manager: str
@@ -213,7 +213,7 @@ class BlockRun:
 
 
 async def run_in_tier(
-    block: DocBlock, target: Target, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    block: DocBlock, target: Servers, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> BlockRun:
     """Run ``block`` for a test of either tier: its environment and an empty working
     directory set up, in a worker thread, its errors checked against its directives."""
@@ -246,7 +246,7 @@ def check_expected_errors(block: DocBlock, run: BlockRun) -> None:
     assert not stray, f"{block.id}: errors other than {', '.join(block.expect_errors)}: {stray}"
 
 
-def compile_block(block: DocBlock, target: Target) -> tuple[Any, bool]:
+def compile_block(block: DocBlock, target: Servers) -> tuple[Any, bool]:
     """The block's code object and whether it is wrapped in ``async def`` (top-level await).
 
     Top-level ``await``, ``async with``/``for`` and ``return`` need the wrapper; its
@@ -269,7 +269,7 @@ def compile_block(block: DocBlock, target: Target) -> tuple[Any, bool]:
     return compile(wrapper, filename, "exec"), True
 
 
-def _retarget(tree: ast.AST, target: Target) -> None:
+def _retarget(tree: ast.AST, target: Servers) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             replaced = target.endpoint_for(node.value)
@@ -322,7 +322,7 @@ def _assigned_names(body: list[ast.stmt]) -> set[str]:
     return names
 
 
-def run_block(block: DocBlock, target: Target, env: Mapping[str, str]) -> BlockRun:
+def run_block(block: DocBlock, target: Servers, env: Mapping[str, str]) -> BlockRun:
     """Run ``block`` in this (worker) thread, which has no event loop of its own yet.
 
     The block sees ``cfg`` (``ClientConfig.from_env()`` for its tier) and ``client`` (an

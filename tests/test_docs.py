@@ -50,7 +50,7 @@ from .docblocks import (
     ROOT,
     DocBlock,
     DocsError,
-    Target,
+    Servers,
     collect,
     markdown_files,
     parse_markdown,
@@ -90,7 +90,7 @@ async def test_the_block_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     manager, webserver = servers
-    target = Target(
+    target = Servers(
         manager=str(manager.endpoint),
         webserver=str(webserver.endpoint),
         api_keys=(manager.access_key, manager.secret_key),

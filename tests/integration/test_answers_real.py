@@ -21,7 +21,7 @@ from backendai_async import (
     SessionInfo,
 )
 
-from .conftest import IMAGE, MANAGER, USER, USER_EMAIL, WEBSERVER
+from .conftest import Real, web_config
 
 pytestmark = pytest.mark.integration
 PENDING = {"enqueueOnly": True, "architecture": "x86_64", "cpu": 1, "mem": "512m"}
@@ -33,13 +33,13 @@ def declared(typed: Any) -> set[str]:
     }
 
 
-async def test_real_answers_only_have_declared_keys(user: Client) -> None:
+async def test_real_answers_only_have_declared_keys(real: Real, user: Client) -> None:
     version = await user.get_server_version()
     assert set(version) == declared(ServerVersion)
     name = f"typed-{secrets.token_hex(4)}"
     try:
-        created = await user.create_if_not_exists(IMAGE, name, PENDING)
-        again = await user.create_if_not_exists(IMAGE, name, PENDING)
+        created = await user.create_if_not_exists(real.target.image, name, PENDING)
+        again = await user.create_if_not_exists(real.target.image, name, PENDING)
         info = await user.get_info(name)
     finally:
         await user.destroy(name, forced=True)
@@ -51,9 +51,9 @@ async def test_real_answers_only_have_declared_keys(user: Client) -> None:
     assert isinstance(info["status"], str)
 
 
-async def test_kernel_id_is_sent_only_where_the_manager_takes_it(user: Client) -> None:
+async def test_kernel_id_is_sent_only_where_the_manager_takes_it(real: Real, user: Client) -> None:
     name = f"klogs-{secrets.token_hex(4)}"
-    await user.create_if_not_exists(IMAGE, name, PENDING)
+    await user.create_if_not_exists(real.target.image, name, PENDING)
     try:
         if user.supports("per-kernel-logs"):
             with pytest.raises(ServerError) as info:  # accepted, but no such kernel
@@ -87,13 +87,15 @@ async def test_a_graphql_permission_error_carries_the_servers_reason(user: Clien
     assert "superadmin privilege required" in legacy.value.message
 
 
-async def test_api_mode_at_the_webserver_says_to_use_session_mode() -> None:
-    async with Client(ClientConfig(*USER, WEBSERVER)) as client:
+async def test_api_mode_at_the_webserver_says_to_use_session_mode(real: Real) -> None:
+    async with Client(ClientConfig(*real.target.user, real.target.webserver)) as client:
         with pytest.raises(ResponseError, match=r"looks like a Backend\.AI webserver"):
             await client.get_manager_version()
 
 
-async def test_session_mode_at_the_manager_says_to_use_api_mode() -> None:
-    async with Client(ClientConfig(USER_EMAIL, USER[1], MANAGER, "SESSION")) as client:
+async def test_session_mode_at_the_manager_says_to_use_api_mode(real: Real) -> None:
+    cfg = web_config(real)
+    at_manager = ClientConfig(cfg.user_id, cfg.password, real.target.manager, "SESSION")
+    async with Client(at_manager) as client:
         with pytest.raises(ServerError, match=r"SESSION mode needs a Backend\.AI webserver"):
             await client.get_manager_version()

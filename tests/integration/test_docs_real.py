@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ..docblocks import ROOT, DocBlock, Target, collect, run_in_tier
-from .conftest import MANAGER, USER, USER_EMAIL, WEBSERVER
+from ..docblocks import ROOT, DocBlock, Servers, collect, run_in_tier
+from .conftest import Real
 
 pytestmark = pytest.mark.integration
 
@@ -21,23 +21,25 @@ REAL = [b for b in collect() if "real-server" in b.needs]
 
 @pytest.mark.parametrize("block", REAL, ids=[b.id for b in REAL])
 async def test_the_block_runs_on_the_real_server(
-    block: DocBlock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real: Real, block: DocBlock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = Target(
-        manager=MANAGER,
-        webserver=WEBSERVER,
-        api_keys=USER,
-        web_login=(USER_EMAIL, USER[1]),  # the example convention: password = secret key
+    target = real.target
+    servers = Servers(
+        manager=target.manager,
+        webserver=target.webserver,
+        api_keys=target.user,
+        web_login=(target.user_email, target.user_password),
     )
-    await run_in_tier(block, target, tmp_path, monkeypatch)
+    await run_in_tier(block, servers, tmp_path, monkeypatch)
 
 
-def test_the_quickstart_example_runs_against_the_real_manager() -> None:
+def test_the_quickstart_example_runs_against_the_real_manager(real: Real) -> None:
+    access, secret = real.target.user
     env = {
         **os.environ,
-        "BACKEND_ACCESS_KEY": USER[0],
-        "BACKEND_SECRET_KEY": USER[1],
-        "BACKEND_ENDPOINT": MANAGER,
+        "BACKEND_ACCESS_KEY": access,
+        "BACKEND_SECRET_KEY": secret,
+        "BACKEND_ENDPOINT": real.target.manager,
     }
     proc = subprocess.run(
         [sys.executable, "examples/quickstart.py"],
