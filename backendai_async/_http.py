@@ -275,6 +275,7 @@ class Transport:
         parameters: Any = None,
         versioned: bool = True,
         explain: Mapping[int, str] | None = None,
+        unknown_outcome: str | None = None,
     ) -> Any:
         """Send one call and return what ``reader`` read (decoded body by default).
 
@@ -285,6 +286,10 @@ class Transport:
         ``timeout`` is the deadline of the whole call; ``idle_timeout`` the idle-read limit.
         ``explain`` maps a status to what it means for this call, added to the message of
         the ``ServerError`` (e.g. 404 → "the session is unknown or was destroyed").
+        ``unknown_outcome`` says what to do when the call failed in a way that may still
+        have let the server carry it out (a timeout after sending, an abort, a connection
+        lost after sending, an unreadable answer, a proxy's 502/504): it is added to that
+        error's message, whose type stays the same.
         """
         policy = RetryPolicy.of(retry)
         call = self.scoped(
@@ -309,14 +314,17 @@ class Transport:
             signal=signal,
             parameters=parameters,
         )
-        if explain is None:
+        if explain is None and unknown_outcome is None:
             return await call
         try:
             return await call
-        except ServerError as err:
-            meaning = explain.get(err.status) if err.status is not None else None
+        except ClientError as err:
+            status = err.status if isinstance(err, ServerError) else None
+            meaning = explain.get(status) if explain and status is not None else None
             if meaning:
                 err.message += f" ({meaning})"
+            if unknown_outcome and _may_have_acted(err):
+                err.message += f" - {unknown_outcome}"
             raise
 
     async def scoped(
@@ -857,7 +865,9 @@ def _may_have_acted(err: ClientError) -> bool:
         return err.sent
     if isinstance(err, ServerError):
         return err.status in (502, 504)  # a proxy's answer; the server behind may have acted
-    return isinstance(err, RequestTimeoutError)
+    if isinstance(err, RequestTimeoutError):
+        return err.phase != "connect"  # no connection: nothing was sent
+    return isinstance(err, (AbortError, ResponseError))  # cut short, or answered unreadably
 
 
 def _str_field(problem: Mapping[str, Any], key: str) -> str | None:

@@ -65,6 +65,7 @@ class Api(Protocol):
         parameters: Any = ...,
         versioned: bool = ...,
         explain: Mapping[int, str] | None = ...,
+        unknown_outcome: str | None = ...,
     ) -> Awaitable[Any]:
         """One call through the client's transport (see ``Transport.call``)."""
         ...

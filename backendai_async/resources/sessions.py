@@ -57,14 +57,7 @@ from .._transfer import (
     open_byte_stream,
     open_upload,
 )
-from ..errors import (
-    AbortError,
-    ClientError,
-    RequestError,
-    RequestTimeoutError,
-    ResponseError,
-    ServerError,
-)
+from ..errors import ClientError, ServerError
 from ..timeouts import USE_DEFAULT, UseDefault
 from ..types import ExecuteResult, SessionCreated, SessionInfo, SessionLogs
 from ._base import Alias, Api, Resource
@@ -276,17 +269,6 @@ def _created(body: dict[str, Any]) -> SessionCreated:
 _read_created = object_reader(_created)
 
 
-def _may_exist(err: ClientError) -> bool:
-    """Whether a creation that failed this way may still have created the session."""
-    if isinstance(err, RequestTimeoutError):
-        return err.phase != "connect"
-    if isinstance(err, RequestError):
-        return err.sent
-    if isinstance(err, ServerError):
-        return err.status in (502, 504)  # a proxy gave up; the manager may have gone ahead
-    return isinstance(err, (AbortError, ResponseError))
-
-
 def _is_deprecated_get(err: ServerError) -> bool:
     """Managers after 23.09 take downloads by POST and answer GET with 400 "deprecated"."""
     return err.status == 405 or (err.status == 400 and err.problem_type.endswith("/deprecated"))
@@ -336,18 +318,18 @@ class Sessions(Resource):
             full[compat.create_name_field] = name
             return prepared.apply(full, compat)
 
-        try:
-            created: SessionCreated = await self._api.send(
-                "POST", path_of, json=describe, timeout=timeout, signal=signal, reader=_read_created
-            )
-        except ClientError as err:
-            # Not a translation: the same error, told what the unknown outcome means.
-            if _may_exist(err):
-                err.message += (
-                    f" - the session {name!r} may exist on the server anyway: look it up with "
-                    f"get_info({name!r}) or remove it with destroy({name!r}, forced=True)"
-                )
-            raise
+        created: SessionCreated = await self._api.send(
+            "POST",
+            path_of,
+            json=describe,
+            timeout=timeout,
+            signal=signal,
+            reader=_read_created,
+            unknown_outcome=(
+                f"the session {name!r} may exist on the server anyway: look it up with "
+                f"get_info({name!r}) or remove it with destroy({name!r}, forced=True)"
+            ),
+        )
         return created
 
     # -- creation ---------------------------------------------------------------------
