@@ -1,10 +1,11 @@
 """The account routes of the fake manager: ``/auth/update-full-name``, ``/auth/update-password``
 and ``/auth/signout``, with the 23.09 manager's checks and answers.
 
-Fixtures are plain data: the users of :mod:`._users` (``state.extras["users"]``, by access
-key) and their passwords in ``state.extras["passwords"]`` (by access key; a user without an
-entry has the example convention's password, the keypair's secret key). A signout marks the
-user ``inactive``; unlike the real manager it does not disable the keypair.
+Fixtures are plain data: the users of :mod:`._users` (``state.extras["users"]``, by e-mail,
+each keypair's owner found through ``state.extras["keypairs"]``) and their passwords in
+``state.extras["passwords"]`` (by e-mail; a user without an entry has the example
+convention's password, the secret key of the keypair that signed the request). A signout
+marks the user ``inactive``; unlike the real manager it does not disable the keypair.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from typing import Any
 
 from aiohttp import web
 
+from ._admin_keypairs import keypairs
 from ._manager import STATE_KEY, Keypair, ServerState, problem_response
 from ._users import users
 
 __all__ = ["password_of", "register_account_routes"]
 
 
-def password_of(state: ServerState, keypair: Keypair) -> str:
-    """The current password of the keypair's user."""
+def password_of(state: ServerState, email: str, keypair: Keypair) -> str:
+    """The current password of the user ``email`` (who owns ``keypair``)."""
     passwords: dict[str, str] = state.extras.setdefault("passwords", {})
-    return passwords.get(keypair.access_key, keypair.secret_key)
+    return passwords.get(email, keypair.secret_key)
 
 
 def _invalid(data: Any) -> web.Response:
@@ -79,10 +81,12 @@ class _Refused(Exception):
 
 
 def _me(request: web.Request) -> tuple[ServerState, Keypair, dict[str, Any]]:
+    """The server state, the signing keypair and its owner's user row."""
     state = request.app[STATE_KEY]
     keypair = state.keypair_of(request)
     assert keypair is not None, "account routes need a signed request"
-    row = users(state).setdefault(keypair.access_key, {"email": keypair.access_key})
+    email = keypairs(state)[keypair.access_key]["user_id"]
+    row = users(state).setdefault(email, {"email": email})
     return state, keypair, row
 
 
@@ -102,14 +106,14 @@ async def _update_password(request: web.Request) -> web.StreamResponse:
         params = await _checked(request, keys)
     except _Refused as refused:
         return refused.response
-    state, keypair, _ = _me(request)
-    if params["old_password"] != password_of(state, keypair):
+    state, keypair, row = _me(request)
+    if params["old_password"] != password_of(state, row["email"], keypair):
         return problem_response(
             401, "auth-failed", "Credential/signature mismatch.", "Old password mismatch"
         )
     if params["new_password"] != params["new_password2"]:
         return web.json_response({"error_msg": "new password mismatch"}, status=400)
-    state.extras.setdefault("passwords", {})[keypair.access_key] = params["new_password"]
+    state.extras.setdefault("passwords", {})[row["email"]] = params["new_password"]
     return web.json_response({})
 
 
@@ -125,7 +129,7 @@ async def _signout(request: web.Request) -> web.StreamResponse:
         return problem_response(
             403, "generic-forbidden", "Forbidden operation.", "Not the account owner"
         )
-    if params["password"] != password_of(state, keypair):
+    if params["password"] != password_of(state, row["email"], keypair):
         return problem_response(
             400, "generic-bad-request", "Bad request.", "Invalid email and/or password"
         )
