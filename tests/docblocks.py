@@ -26,7 +26,7 @@ from backendai_async import Client, ClientConfig, ClientState, errors
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON_INFO = frozenset({"python", "py", "python3"})
 KNOWN_NEEDS = frozenset({"real-server", "webserver"})
-DIRECTIVES = frozenset({"needs", "expect-error"})
+DIRECTIVES = frozenset({"needs", "also", "expect-error"})
 # Endpoints a block may name: the real servers of ../shared and the public default. Blocks
 # are run with these replaced by the servers of the tier (never the internet).
 MANAGER_URLS = ("http://127.0.0.1:8081", "https://api.backend.ai")
@@ -49,8 +49,19 @@ class DocBlock:
     line: int  # 1-based line of the block's first code line
     code: str
     needs: frozenset[str] = frozenset()
+    also: frozenset[str] = frozenset()  # "also: real-server": in both tiers
     imports: tuple[str, ...] = ()  # "needs: import:NAME" - skipped where NAME is missing
     expect_errors: tuple[str, ...] = ()  # "expect-error: ServerError, AbortError"
+
+    @property
+    def fast(self) -> bool:
+        """Whether ``make test`` runs it (against the embedded servers)."""
+        return "real-server" not in self.needs
+
+    @property
+    def real(self) -> bool:
+        """Whether ``make test-real`` runs it (against the real servers)."""
+        return "real-server" in self.needs or "real-server" in self.also
 
     @property
     def id(self) -> str:
@@ -140,11 +151,16 @@ def _refuse_stray(pending: list[tuple[int, str, str]], source: Path) -> None:
 
 def _block(source: Path, line: int, code: str, directives: list[tuple[int, str, str]]) -> DocBlock:
     needs: set[str] = set()
+    also: set[str] = set()
     imports: list[str] = []
     expected: list[str] = []
     for at, name, value in directives:
         items = [v.strip() for v in value.split(",") if v.strip()]
-        if name == "needs":
+        if name == "also":
+            if set(items) != {"real-server"}:
+                raise DocsError(f"{source}:{at}: 'also' takes only real-server, got {value!r}")
+            also.add("real-server")
+        elif name == "needs":
             for item in items:
                 if item.startswith("import:"):
                     imports.append(item.removeprefix("import:"))
@@ -160,7 +176,9 @@ def _block(source: Path, line: int, code: str, directives: list[tuple[int, str, 
         else:  # a comment that looks like a directive, right above a block: a typo?
             known = ", ".join(sorted(DIRECTIVES))
             raise DocsError(f"{source}:{at}: unknown directive {name!r} (known: {known})")
-    return DocBlock(source, line, code, frozenset(needs), tuple(imports), tuple(expected))
+    return DocBlock(
+        source, line, code, frozenset(needs), frozenset(also), tuple(imports), tuple(expected)
+    )
 
 
 def _error_class(name: str) -> type[BaseException] | None:

@@ -26,7 +26,8 @@ An example that rots is a bug; this test finds it. Conventions for writing a run
   must be one of those, at least one must happen, and one may end the block.
 * **Directives** are one-line HTML comments right before the opening fence (blank lines may
   separate them): ``<!-- needs: real-server -->`` (runs in ``make test-real`` instead, see
-  tests/integration/test_docs_real.py), ``<!-- needs: webserver -->``, ``<!-- needs:
+  tests/integration/test_docs_real.py), ``<!-- also: real-server -->`` (runs in both tiers:
+  for blocks showing what real servers do), ``<!-- needs: webserver -->``, ``<!-- needs:
   import:fastapi -->`` (skipped where that module is missing). A misspelt or misplaced
   directive fails the collection test below.
 """
@@ -58,7 +59,7 @@ from .docblocks import (
 )
 
 BLOCKS = collect()
-FAST = [b for b in BLOCKS if "real-server" not in b.needs]
+FAST = [b for b in BLOCKS if b.fast]
 WEB_USER = next(u for u in EXAMPLE_WEB_USERS if u.email == "user@lablup.com")
 SEEDED_FILES = {
     "out/model.bin": bytes(range(256)) * 64,
@@ -114,7 +115,7 @@ def test_every_page_with_python_blocks_is_collected() -> None:
     assert pages == with_fences
     assert {"README.md", "docs/sessions.md", "docs/testing.md", "docs/modes.md"} <= pages
     assert all(b.code.strip() for b in BLOCKS)
-    assert any("real-server" in b.needs for b in BLOCKS)  # the integration tier has work
+    assert any(b.real for b in BLOCKS)  # the integration tier has work
 
 
 # -- the markdown reader ------------------------------------------------------------------
@@ -128,6 +129,7 @@ print(1)
 ```
 
 <!-- needs: webserver -->
+<!-- also: real-server -->
 <!-- expect-error: ServerError, AbortError -->
 
 ```py
@@ -163,11 +165,13 @@ def test_the_reader_finds_blocks_directives_and_lines() -> None:
     blocks = parse_markdown(SAMPLE, Path("docs/sample.md"))
     assert [(b.line, b.code) for b in blocks] == [
         (4, "print(1)\n"),
-        (11, "x = 2\n"),
-        (17, "def f():\n    return 3\n"),
-        (28, "y = 4\n"),
+        (12, "x = 2\n"),
+        (18, "def f():\n    return 3\n"),
+        (29, "y = 4\n"),
     ]
     assert blocks[1].needs == {"webserver"}
+    assert blocks[1].real
+    assert blocks[1].fast
     assert blocks[1].expect_errors == ("ServerError", "AbortError")
     assert blocks[0].needs == blocks[2].needs == frozenset()
     assert blocks[0].id == "docs/sample.md:4"
@@ -182,6 +186,7 @@ def test_the_reader_finds_blocks_directives_and_lines() -> None:
         ("<!-- needs: webserver -->\ntext\n```python\nx = 1\n```\n", "not right before"),
         ("<!-- needs: webserver -->\n```bash\nls\n```\n", "not right before"),
         ("<!-- expect-error: NoSuchError -->\n```python\nx = 1\n```\n", "not an exception"),
+        ("<!-- also: webserver -->\n```python\nx = 1\n```\n", "only real-server"),
     ],
 )
 def test_mistakes_in_the_conventions_are_errors(text: str, problem: str) -> None:

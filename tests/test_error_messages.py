@@ -4,6 +4,8 @@ server (API mode at a webserver, SESSION mode at a manager)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from backendai_async import (
@@ -66,7 +68,7 @@ async def test_an_unknown_graphql_field_says_which(
 ) -> None:
     with pytest.raises(GraphQLError) as info:
         await client.query("{ echo }")
-    assert 'Cannot query field "echo"' in info.value.message
+    assert re.search(r"Cannot query field ['\"]echo['\"]", info.value.message)
 
 
 async def test_a_validation_error_names_the_parameter_and_the_reason(

@@ -1,6 +1,7 @@
-"""examples/quickstart.py and the documentation blocks marked ``<!-- needs: real-server -->``,
-run against the real manager and webserver (see tests/test_docs.py for the conventions; the
-fast tier runs all the other blocks against the embedded servers)."""
+"""examples/quickstart.py and the documentation blocks marked ``<!-- needs: real-server -->``
+or ``<!-- also: real-server -->``, run against each real manager and webserver of the tier
+(tests/test_docs.py has the conventions; the fast tier runs the other blocks against the
+embedded servers)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .conftest import Real
 
 pytestmark = pytest.mark.integration
 
-REAL = [b for b in collect() if "real-server" in b.needs]
+REAL = [b for b in collect() if b.real]
 
 
 @pytest.mark.parametrize("block", REAL, ids=[b.id for b in REAL])
