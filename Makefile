@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP_FLAGS ?= -q --disable-pip-version-check
+# Test processes of `make unit` (pytest-xdist); JOBS=0 runs in this process.
+JOBS ?= 2
 # Extra pip requirements, e.g. EXTRA_REQ='aiohttp==3.12.*' to test the oldest aiohttp.
 EXTRA_REQ ?=
 # The real-server harnesses (../shared/real-backend{,-26}/up.sh); a clone without them runs
@@ -32,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict backendai_async
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/integration -q
+	$(BIN)/python -m pytest tests --ignore=tests/integration -q -n $(JOBS) --dist worksteal
 
 test: lint unit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import socket
 import traceback
@@ -179,15 +180,38 @@ def pytest_configure(config: pytest.Config) -> None:
     errors.ClientError.__init__ = recording_init  # type: ignore[method-assign]
 
 
+_WORKER_REPORTS: list[dict[str, Any]] = []
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, on the controller: collect each worker's secret-watch report."""
+    report = getattr(node, "workeroutput", {}).get("secret_watch")
+    if report:
+        _WORKER_REPORTS.append(json.loads(report))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leaks = _WATCH.leaks()
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    mine = {
+        "lines": len(_WATCH.lines),
+        "errors": len(_WATCH.errors),
+        "secrets": len(_WATCH.secrets),
+        "leaks": [s[:4] + "…" for s in leaks],
+    }
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller reports for everyone
+        workeroutput["secret_watch"] = json.dumps(mine)
+        return
+    reports = [mine, *_WORKER_REPORTS]
+    leaked = sorted({s for r in reports for s in r["leaks"]})
     summary = (
-        f"secret watch: {len(_WATCH.lines)} log records, {len(_WATCH.errors)} errors, "
-        f"{len(_WATCH.secrets)} secrets watched: "
-        + (f"LEAKED {len(leaks)}: {[s[:4] + '…' for s in leaks]}" if leaks else "no leak")
+        f"secret watch: {sum(r['lines'] for r in reports)} log records, "
+        f"{sum(r['errors'] for r in reports)} errors, "
+        f"{sum(r['secrets'] for r in reports)} secrets watched: "
+        + (f"LEAKED {len(leaked)}: {leaked}" if leaked else "no leak")
     )
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(summary)
-    if leaks:
+    if leaked:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -541,7 +541,11 @@ async def test_restart_on_a_26x_manager_is_a_501_that_says_restart_is_gone() -> 
 async def test_destroy_repeats_an_attempt_that_timed_out(
     client: Client, server: BackendAITestServer, layout: Layout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sessions_module, "DESTROY_ATTEMPT_TIMEOUT", 0.2)
+    monkeypatch.setattr(
+        sessions_module,
+        "_DESTROY_RETRY",
+        replace(sessions_module._DESTROY_RETRY, attempt_timeout=0.2),
+    )
     await make_session(client)
     server.add_fault(Fault("DELETE", f"{layout.prefix}/sess-01", delay=30.0))
     answer = await client.destroy("sess-01")
@@ -553,7 +557,11 @@ async def test_destroy_repeats_an_attempt_that_timed_out(
 async def test_destroy_stops_at_its_overall_deadline(
     client: Client, server: BackendAITestServer, layout: Layout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sessions_module, "DESTROY_ATTEMPT_TIMEOUT", 0.2)
+    monkeypatch.setattr(
+        sessions_module,
+        "_DESTROY_RETRY",
+        replace(sessions_module._DESTROY_RETRY, attempt_timeout=0.2),
+    )
     await make_session(client)
     server.add_fault(Fault("DELETE", f"{layout.prefix}/sess-01", delay=30.0, times=None))
     with pytest.raises(RequestTimeoutError):
