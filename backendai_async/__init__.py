@@ -24,6 +24,14 @@ from .errors import (
     UnknownError,
     UnsupportedFeatureError,
 )
+from .resources._vfolder_types import (
+    DownloadToken,
+    UploadToken,
+    VFolderFile,
+    VFolderFileList,
+    VFolderHosts,
+    VFolderInfo,
+)
 from .resources.admin_types import (
     Agent,
     Domain,
@@ -68,6 +76,7 @@ __all__ = [
     "ConnectionMode",
     "ContainerRow",
     "Domain",
+    "DownloadToken",
     "ErrorType",
     "ExecuteResult",
     "ExecutionResult",
@@ -98,6 +107,11 @@ __all__ = [
     "UnderlyingError",
     "UnknownError",
     "UnsupportedFeatureError",
+    "UploadToken",
     "User",
+    "VFolderFile",
+    "VFolderFileList",
+    "VFolderHosts",
+    "VFolderInfo",
     "__version__",
 ]

@@ -20,6 +20,7 @@ _RESOURCE_SLOTS_MOVED = ApiVersion(4, "20190601")
 _SESSION_ROUTES = ApiVersion(5, "20191215")
 _GQL_ENDPOINT = ApiVersion(6, "20210815")
 _CLUSTER_PARAMS = ApiVersion(6, "20200815")  # cluster_size/cluster_mode at the top level
+_STORAGE_PROXY = ApiVersion(6, "20200815")  # vfolder transfers through storage proxies
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class Compat:
     gql_renames: Mapping[str, str]  # GraphQL field names this version spells differently
     gql_session_renames: Mapping[str, str]  # ComputeSession fields spelled differently
     gql_session_absent: frozenset[str]  # ComputeSession fields this version lacks
+    vfolder_storage_proxy: bool  # v6+: transfers go to the storage proxy the manager names
+    vfolder_upload_request: str  # "request-upload" (v6+) or the manager's "create_upload_session"
+    vfolder_download_request: str  # "request-download" (v6+) or "request_download"
+    vfolder_download_field: str  # the file's key in that body: "path" (v6+) or "file"
+    vfolder_rename_is_dir: bool  # rename_file takes "is_dir" (v6+; older validators refuse it)
 
 
 _NO_RENAMES: Mapping[str, str] = MappingProxyType({})
@@ -55,6 +61,7 @@ _BEFORE_V5_SESSION_ABSENT = frozenset({"starts_at", "containers"})
 def compat_for(version: ApiVersion) -> Compat:
     """The compatibility row for a negotiated version."""
     sessions = version >= _SESSION_ROUTES
+    proxy = version >= _STORAGE_PROXY
     return Compat(
         version=version,
         hashes_body=version < _BODY_UNSIGNED_SINCE,
@@ -71,4 +78,9 @@ def compat_for(version: ApiVersion) -> Compat:
         gql_renames=_NO_RENAMES if sessions else _BEFORE_V5_RENAMES,
         gql_session_renames=_NO_RENAMES if sessions else _BEFORE_V5_SESSION_RENAMES,
         gql_session_absent=frozenset() if sessions else _BEFORE_V5_SESSION_ABSENT,
+        vfolder_storage_proxy=proxy,
+        vfolder_upload_request="request-upload" if proxy else "create_upload_session",
+        vfolder_download_request="request-download" if proxy else "request_download",
+        vfolder_download_field="path" if proxy else "file",
+        vfolder_rename_is_dir=proxy,
     )

@@ -13,9 +13,9 @@ import enum
 import json
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aiohttp
 
@@ -70,10 +70,12 @@ if TYPE_CHECKING:
     from .resources.user_config import UserConfig
     from .resources.users import Users
     from .resources.utils import Utils
+    from .resources.vfolders import VFolder
 
 __all__ = ["Client", "ClientState"]
 
 __version__ = "0.1.0"
+T = TypeVar("T")
 _log = logging.getLogger("backendai_async")
 SESSION_ID_HEADER = "X-BackendAI-SessionID"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -109,6 +111,9 @@ class _ClientApi:
         transport = self._client._ready()
         self.__dict__["send"] = transport.call
         return transport.call(method, path, **kwargs)
+
+    def scoped(self, work: Callable[[float | None], Awaitable[T]], **kwargs: Any) -> Awaitable[T]:
+        return self._client._ready().scoped(work, **kwargs)
 
     def compat(self) -> Compat | None:
         """The negotiated version's table (None before negotiation)."""
@@ -189,6 +194,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
     model_service: Namespace[ModelService] = Namespace(".model_service", "ModelService")
     # -- end of administration objects --
     compute_session: Namespace[ComputeSession] = Namespace(".compute_sessions", "ComputeSession")
+    vfolder: Namespace[VFolder] = Namespace(".vfolders", "VFolder")
 
     def __init__(
         self,

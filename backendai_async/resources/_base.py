@@ -70,6 +70,20 @@ class Api(Protocol):
         """One call through the client's transport (see ``Transport.call``)."""
         ...
 
+    def scoped(
+        self,
+        work: Callable[[float | None], Awaitable[T]],
+        *,
+        method: str,
+        path: str | Callable[[Compat], str] | URL,
+        timeout: float | UseDefault | None = ...,
+        signal: AbortSignal | None = ...,
+    ) -> Awaitable[T]:
+        """Run ``work(deadline)`` as ONE call: the requests it sends share its deadline,
+        ``signal`` and ``client.abort()`` (for operations made of several requests, such as
+        a transfer through a storage proxy). ``method``/``path`` name it in errors."""
+        ...
+
     def query(
         self,
         q: str | Callable[[Compat], str],

@@ -28,7 +28,16 @@ from ._sessions import (
     register_session_routes,
     session_store,
 )
+from ._storage_proxy import FakeStorageProxy, ProxyDownload, ProxyRequest, ProxyUpload
 from ._verify import VerifyResult, verify_signature
+from ._vfolders import (
+    DEFAULT_VFOLDER_HOST,
+    VFOLDERS_KEY,
+    FakeVFolder,
+    VFolderStore,
+    register_vfolder_routes,
+    vfolder_store,
+)
 from ._webserver import (
     EXAMPLE_WEB_USERS,
     BackendAITestWebserver,
@@ -39,6 +48,7 @@ from ._webserver import (
 __all__ = [
     "DEFAULT_IMAGE",
     "DEFAULT_TEMPLATE_ID",
+    "DEFAULT_VFOLDER_HOST",
     "EXAMPLE_ETCD",
     "EXAMPLE_KEYPAIRS",
     "EXAMPLE_MODEL_FOLDERS",
@@ -46,22 +56,31 @@ __all__ = [
     "EXAMPLE_WEB_USERS",
     "SESSIONS_KEY",
     "STATE_KEY",
+    "VFOLDERS_KEY",
     "BackendAITestServer",
     "BackendAITestWebserver",
     "FakeSession",
+    "FakeStorageProxy",
+    "FakeVFolder",
     "Fault",
     "Keypair",
+    "ProxyDownload",
+    "ProxyRequest",
+    "ProxyUpload",
     "RecordedRequest",
     "RouteInstaller",
     "ServerState",
     "SessionStore",
     "UploadRecord",
+    "VFolderStore",
     "VerifyResult",
     "WebRecordedRequest",
     "WebUser",
     "build_app",
     "problem_response",
     "register_session_routes",
+    "register_vfolder_routes",
     "session_store",
     "verify_signature",
+    "vfolder_store",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 import yarl
 from aiohttp import web
@@ -46,6 +46,16 @@ __all__ = [
 Role = Literal["superadmin", "admin", "user"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RouteInstaller = Callable[[web.Application, "ServerState"], None]
+
+
+class Companion(Protocol):
+    """A server with its own port that a route module adds (``state.companions``)."""
+
+    async def start(self, host: str, ssl_context: ssl.SSLContext | None = None) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 GraphQLResolver = Callable[[Mapping[str, Any] | None, "Keypair"], Any]
 """An old-style GraphQL resolver; new code registers ``testing.GraphQLField``s."""
 
@@ -166,6 +176,8 @@ class ServerState:
         """Root field name -> ``GraphQLField`` (or an old-style ``GraphQLResolver``)."""
         self.extras: dict[str, Any] = {}
         """Free space for route modules' own state."""
+        self.companions: list[Companion] = []
+        """Servers of their own that start and close with this one (the storage proxy)."""
         self._arrival = asyncio.Event()
         self._incomplete: list[RecordedRequest] = []  # recorded, body still being read
 
@@ -540,6 +552,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     from ._templates import register_template_routes
     from ._user_config import register_user_config_routes
     from ._users import register_user_fields
+    from ._vfolders import register_vfolder_routes
 
     app = web.Application(
         middlewares=[
@@ -581,6 +594,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_service_routes,
         register_plugin_routes,
         register_account_routes,
+        register_vfolder_routes,
     )
     for install in builtin:
         install(app, state)
@@ -658,12 +672,20 @@ class BackendAITestServer:
         port = runner.addresses[0][1]
         scheme = "https" if self._ssl_context is not None else "http"
         self._endpoint = yarl.URL.build(scheme=scheme, host=self._host, port=port)
+        try:
+            for companion in self.state.companions:
+                await companion.start(self._host, self._ssl_context)
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def close(self) -> None:
         """Stop serving; stalled handlers are released first. Safe to call twice."""
         self.state.closing.set()
         runner, self._runner = self._runner, None
+        for companion in self.state.companions:
+            await companion.close()
         if runner is not None:
             await runner.cleanup()
 
