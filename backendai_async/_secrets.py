@@ -32,6 +32,8 @@ _SECRET_WORDS = (
 )
 
 _QUERY_WORDS = "|".join(re.escape(w) for w in _SECRET_WORDS)
+_PATH_TOKEN = re.compile(r"(/tus/upload/)[^/?#\s'\"]+")
+"""A token carried in the path: the manager's own tus route before API v6."""
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # user:password@ in any URL
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^@\s/'\"]*@"), r"\1" + MASK + "@"),
@@ -40,6 +42,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"(?i)([?&;][^=&\s'\"]*(?:" + _QUERY_WORDS + r")[^=&\s'\"]*=)[^&\s'\"<>]*"),
         r"\1" + MASK,
     ),
+    (_PATH_TOKEN, r"\1" + MASK),
     # credential=ACCESSKEY:hexsignature
     (re.compile(r"(?i)(credential=[^:\s'\",]+:)[0-9a-f]+"), r"\1" + MASK),
     # "Authorization": "...", Cookie: ..., X-BackendAI-SessionID: ... in header reprs
@@ -83,17 +86,21 @@ def redact(text: str, known: Iterable[str] = ()) -> str:
 
 
 def url_secrets(url: URL) -> list[str]:
-    """The secret values a URL carries (its password, secret-looking query values)."""
+    """The secret values a URL carries (its password, secret-looking query values, a
+    token in a tus path)."""
     found = [url.password] if url.password else []
+    found += [m.group(0).rsplit("/", 1)[1] for m in _PATH_TOKEN.finditer(url.raw_path)]
     if url.raw_query_string:
         found += [v for k, v in url.query.items() if is_secret_key(k) and v]
     return found
 
 
 def safe_url(url: URL) -> str:
-    """The URL as text, with secret-looking query values masked and no user info."""
+    """The URL as text, with secret-looking query values and path tokens masked and no
+    user info."""
     if url.user or url.password:
         url = url.with_user(None)
     if url.raw_query_string and any(is_secret_key(k) for k in url.query):
         url = url.with_query([(k, MASK if is_secret_key(k) else v) for k, v in url.query.items()])
-    return str(url)
+    text = str(url)
+    return _PATH_TOKEN.sub(r"\1" + MASK, text) if "/tus/upload/" in text else text

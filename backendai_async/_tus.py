@@ -301,13 +301,16 @@ async def tus_upload(
     idle_timeout: float | None,
     signal: Any = None,
     offset: int = 0,
+    confirm: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """Send ``source`` to an upload created with its size, ``PATCH`` by ``PATCH``.
 
     ``send`` is the client's one sender; each request runs inside the caller's scope (its
     deadline and aborts). After an interrupted ``PATCH`` the server's offset is fetched with
     ``HEAD`` and the upload resumes from there, up to ``resumes`` times in a row without
-    progress. ``offset`` is where the server stands (0 for a new upload).
+    progress. ``offset`` is where the server stands (0 for a new upload). When the last
+    ``PATCH`` fails and ``HEAD`` finds no upload any more, ``confirm()`` tells whether the
+    file arrived complete (its answer was lost) or the upload is gone.
     """
     size = source.size
     failures = 0
@@ -336,7 +339,7 @@ async def tus_upload(
                 raise
             last_failure_at = offset
             server_offset = await _server_offset(
-                send, target, idle_timeout, signal, err, final=end >= size
+                send, target, idle_timeout, signal, err, confirm if end >= size else None
             )
             if server_offset is None:
                 return  # the upload completed; only its answer was lost
@@ -361,14 +364,14 @@ async def _server_offset(
     idle_timeout: float | None,
     signal: Any,
     failed: ClientError,
-    *,
-    final: bool,
+    confirm: Callable[[], Awaitable[bool]] | None,
 ) -> int | None:
     """Where the server stands after ``failed``: its offset, or None when it is complete.
 
-    ``HEAD`` answers 404 once the upload is complete (the storage proxy then forgets it).
-    That is success only when the failed ``PATCH`` carried the last bytes; otherwise the
-    upload session is gone and the original failure is raised.
+    ``HEAD`` answers 404 once the upload is complete (the storage proxy then forgets it),
+    and also when the session is gone. It is success only when the failed ``PATCH``
+    carried the last bytes and ``confirm()`` finds the file; otherwise the original failure
+    is raised.
     """
     try:
         found = await send(
@@ -381,7 +384,7 @@ async def _server_offset(
             reader=_offset_of,
         )
     except ServerError as err:
-        if err.status == 404 and final:
+        if err.status == 404 and confirm is not None and await confirm():
             return None
         raise failed from err
     if found is None:

@@ -139,6 +139,11 @@ def error_graph_texts(err: BaseException) -> list[str]:
 _WATCH = _SecretWatch()
 
 
+def watch_secrets(*values: str) -> None:
+    """Add secrets a test produced (tokens a fake issued) to the end-of-run check."""
+    _WATCH.secrets.update(v for v in values if v)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     import backendai_async.middleware as middleware
     from backendai_async import client as client_module

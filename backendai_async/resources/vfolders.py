@@ -775,6 +775,7 @@ class VFolder(Resource):
                     resumes=tries,
                     idle_timeout=idle,
                     signal=signal,
+                    confirm=lambda: self._arrived(name, path, opened.size, idle, signal),
                 )
             finally:
                 await opened.close()
@@ -791,6 +792,27 @@ class VFolder(Resource):
             if guard.error is not None:
                 raise guard.error from err
             raise
+
+    async def _arrived(
+        self, name: str, path: str, size: int, idle: float | None, signal: AbortSignal | None
+    ) -> bool:
+        """Whether ``path`` is in the folder with ``size`` bytes (an upload whose last
+        answer was lost and whose tus session is gone: complete, or not?)."""
+        where = PurePosixPath(path)
+        parent = "" if str(where.parent) == "." else str(where.parent)
+        listing = await self._api.send(
+            "GET",
+            f"/folders/{_folder(name)}/files",
+            params=[("path", parent)],
+            timeout=None,
+            idle_timeout=idle,
+            signal=signal,
+        )
+        items = listing.get("items", []) if isinstance(listing, Mapping) else []
+        return any(
+            isinstance(i, Mapping) and i.get("name") == where.name and i.get("size") == size
+            for i in items
+        )
 
     async def upload(
         self,
@@ -1066,4 +1088,4 @@ def _local_tree(root: Path) -> builtins.list[tuple[str, Path]]:
             local = Path(folder) / file
             if local.is_file():
                 found.append((local.relative_to(root).as_posix(), local))
-    return found
+    return sorted(found)

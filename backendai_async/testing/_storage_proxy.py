@@ -16,7 +16,9 @@ appended as they arrive, and the bytes of a ``PATCH`` cut off mid-way are kept.
 the ``PATCH`` that reaches offset ``n`` of its upload, once (bytes up to ``n`` are kept in
 the 23.09 mode), so that clients can be tested to resume. ``faults`` takes the same
 :class:`Fault` objects as the manager. Every request is recorded in ``requests``, and
-``received_bytes`` counts every body byte the proxy took from the network.
+``received_bytes`` counts every body byte the proxy took from the network;
+``lose_answers = n`` stores the next ``n`` PATCHes but cuts the connection instead of
+answering (the client then has to ask where the upload stands).
 
 Nothing here imports the SDK.
 """
@@ -120,6 +122,7 @@ class FakeStorageProxy:
 
     strict_offsets: bool = False
     cut_upload_at: int | None = None
+    lose_answers: int = 0
     faults: list[Fault] = field(default_factory=list)
     requests: list[ProxyRequest] = field(default_factory=list)
     uploads: dict[str, ProxyUpload] = field(default_factory=dict)
@@ -129,6 +132,7 @@ class FakeStorageProxy:
     _runner: web.AppRunner | None = field(default=None, repr=False)
     _staging: Path | None = field(default=None, repr=False)
     _closing: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _arrival: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -183,6 +187,31 @@ class FakeStorageProxy:
         self.downloads[token] = ProxyDownload(token, path, relpath, archive)
         return token
 
+    async def wait_for_request(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> ProxyRequest:
+        """The ``count``-th request matching method/path, once it has arrived (its handler
+        and any fault run right after: a test can wait for a request to reach a stall)."""
+
+        async def wait() -> ProxyRequest:
+            while True:
+                arrival = self._arrival
+                found = [
+                    r
+                    for r in self.requests
+                    if (method is None or r.method == method) and (path is None or r.path == path)
+                ]
+                if len(found) >= count:
+                    return found[count - 1]
+                await arrival.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
     @property
     def tokens(self) -> list[str]:
         """Every token issued (tests add them to their secret checks)."""
@@ -196,6 +225,8 @@ class FakeStorageProxy:
         self.requests.append(
             ProxyRequest(request.method, request.path, dict(request.query), request.headers)
         )
+        self._arrival.set()
+        self._arrival = asyncio.Event()
         fault = pick_fault(self.faults, request.method, request.path, before_auth=True)
         if fault is not None:
             resp = await apply_fault(fault, request, self._closing)
@@ -258,6 +289,11 @@ class FakeStorageProxy:
         if upload.offset >= upload.size:
             await asyncio.to_thread(_finish, upload)
             upload.complete = True
+        if self.lose_answers > 0:  # stored, but the client never hears of it
+            self.lose_answers -= 1
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()
         return web.Response(status=204, headers=headers)
 
     async def _receive(self, request: web.Request, upload: ProxyUpload) -> bool:
