@@ -5,8 +5,9 @@ a fresh process pinned to CPU 1. Throughput scenarios (``seq``, ``conc``, ``cold
 ``sign``) hold both clients in one process and alternate them block by block (ABBA), so
 the two sides always see the same machine; the ratio column is the median over repetitions
 of each repetition's median block ratio, with the min–max over repetitions. Memory
-(``rss``), ``transfer`` and ``scale`` run each side in its own process (alternating which
-goes first), so peaks are each side's own. ``import`` times whole ``python -c`` processes.
+(``rss``), ``transfer``, ``vfolder`` (tus through the storage proxy) and ``scale`` run each
+side in its own process (alternating which goes first), so peaks are each side's own.
+``import`` times whole ``python -c`` processes.
 
 Every ratio is SDK / baseline of the metric in its row: above 1 is better for rates
 (calls/s, MiB/s), worse for costs (CPU, memory, milliseconds).
@@ -40,7 +41,7 @@ from ._common import MIB, child_env
 from .scenarios import blob_name
 from .server import ServerInfo, ServerProcess
 
-ALL = ("seq", "conc", "cold", "import", "rss", "transfer", "scale", "sign")
+ALL = ("seq", "conc", "cold", "import", "rss", "transfer", "vfolder", "scale", "sign")
 GIB = 1024 * MIB
 Result = dict[str, Any]
 Pair = tuple[Result, Result]
@@ -392,11 +393,13 @@ def run_all(runner: Runner, only: Sequence[str]) -> list[Row]:
         cold_peaks = runner.pairs("cold", s.rss_reps, "rss cold", n=s.cold_n)
         for name, pairs in (("seq", seq_peaks), ("conc", conc_peaks), ("cold", cold_peaks)):
             rows.append(_pair_row(f"rss {name}", "peak MiB", pairs, _peak_mib).judge("<=", 1.15))
-    if "transfer" in need:
+    for scenario in ("transfer", "vfolder"):
+        if scenario not in need:
+            continue
         for direction in ("up", "down"):  # the upload leaves the file the download fetches
-            name = f"transfer {direction}"
+            name = f"{scenario} {direction}"
             pairs = runner.pairs(
-                "transfer", s.transfer_reps, name, size=s.transfer_size, direction=direction
+                scenario, s.transfer_reps, name, size=s.transfer_size, direction=direction
             )
             rows.append(_pair_row(name, "MiB/s", pairs, lambda r: r["value"]).judge(">=", 0.90))
             growth = _pair_row(name, "peak RSS growth MiB", pairs, lambda r: r["growth_kib"] / 1024)

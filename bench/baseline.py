@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -175,6 +175,73 @@ class BaselineClient:
             if r.status >= 300:
                 raise BaselineError(f"{r.status}: {raw[:200]!r}")
             return json.loads(raw) if raw else None
+
+    # -- virtual folders: the manager hands out a token, the bytes go to the storage proxy --
+
+    async def _signed_json(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        headers = self._signer.headers(method, path, self.version)
+        data = json.dumps(body, separators=(",", ":")).encode()
+        async with self._session.request(
+            method, self._base.with_path(path), data=data, headers=headers
+        ) as r:
+            raw = await r.read()
+            if r.status >= 300:
+                raise BaselineError(f"{r.status}: {raw[:200]!r}")
+            return json.loads(raw) if raw else None
+
+    async def vfolder_create(self, name: str) -> None:
+        """``POST /folders`` (an existing folder of that name is fine)."""
+        try:
+            await self._signed_json("POST", "/folders", {"name": name})
+        except BaselineError as err:
+            if "already-exists" not in str(err):
+                raise
+
+    async def vfolder_upload(
+        self,
+        folder: str,
+        path: str,
+        size: int,
+        chunks: Callable[[int, int], AsyncIterator[bytes]],
+        patch: int,
+    ) -> None:
+        """``request-upload``, then tus ``PATCH``es of ``patch`` bytes to the proxy's URL;
+        ``chunks(start, end)`` gives each PATCH's bytes."""
+        answer = await self._signed_json(
+            "POST", f"/folders/{folder}/request-upload", {"path": path, "size": size}
+        )
+        url = URL(answer["url"]).with_query(token=answer["token"])
+        offset = 0
+        while True:
+            end = min(offset + patch, size)
+            headers = {
+                "Tus-Resumable": "1.0.0",
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+                "Content-Length": str(end - offset),
+            }
+            body = chunks(offset, end)
+            async with self._session.patch(url, data=body, headers=headers, timeout=_NO_TOTAL) as r:
+                await r.read()
+                if r.status != 204:
+                    raise BaselineError(f"PATCH {r.status}")
+                offset = int(r.headers["Upload-Offset"])
+            if offset >= size:
+                return
+
+    async def vfolder_download_chunks(
+        self, folder: str, path: str, chunk: int
+    ) -> AsyncIterator[bytes]:
+        """``request-download``, then ``GET <url>?token=`` from the proxy, streamed."""
+        answer = await self._signed_json(
+            "POST", f"/folders/{folder}/request-download", {"path": path}
+        )
+        url = URL(answer["url"]).with_query(token=answer["token"])
+        async with self._session.get(url, timeout=_NO_TOTAL) as r:
+            if r.status >= 300:
+                raise BaselineError(f"{r.status}: {(await r.read())[:200]!r}")
+            async for piece in r.content.iter_chunked(chunk):
+                yield piece
 
 
 _NO_TOTAL = aiohttp.ClientTimeout(total=None, sock_read=60)

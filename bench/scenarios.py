@@ -330,6 +330,66 @@ async def transfer(spec: Spec) -> dict[str, Any]:
     }
 
 
+async def _range(start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes ``start..end`` of the same endless pattern ``_blocks`` gives (no copies)."""
+    async for piece in _blocks(end - start):
+        yield piece
+
+
+VFOLDER = "bench-vfolder"
+VFOLDER_PATCH = 64 * 1024 * 1024
+"""Bytes per tus PATCH on both sides (the SDK's default ``chunk_size``)."""
+
+
+async def vfolder(spec: Spec) -> dict[str, Any]:
+    """One folder upload (tus PATCHes to the storage proxy) or download, one side."""
+    size: int = spec["size"]
+    side: str = spec["side"]
+    async with OPENERS[side](spec) as (client, _call):
+        if side == "sdk":
+            try:
+                await client.vfolder.create(VFOLDER)
+            except Exception as exc:
+                if "already-exists" not in getattr(exc, "problem_type", ""):
+                    raise
+        else:
+            await client.vfolder_create(VFOLDER)
+        gc.collect()
+        rss_before = current_rss_kib()
+        reset = reset_peak_rss()
+        peak_before = peak_rss_kib()
+        cpu, started = time.process_time(), time.perf_counter()
+        name = blob_name(size)
+        moved = size
+        if spec["direction"] == "down":
+            moved = 0
+            if side == "sdk":
+                async with await client.vfolder.download_file(VFOLDER, name) as stream:
+                    async for chunk in stream:
+                        moved += len(chunk)
+            else:
+                async for chunk in client.vfolder_download_chunks(VFOLDER, name, TRANSFER_CHUNK):
+                    moved += len(chunk)
+        elif side == "sdk":
+            await client.vfolder.upload_file(VFOLDER, _blocks(size), name, size=size)
+        else:
+            await client.vfolder_upload(VFOLDER, name, size, _range, VFOLDER_PATCH)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        peak_after = peak_rss_kib()
+    if moved != size:
+        raise RuntimeError(f"received {moved} bytes of {size}")
+    growth = peak_after - (rss_before if reset else peak_before)
+    return {
+        "value": size / elapsed / (1024 * 1024),
+        "elapsed": elapsed,
+        "cpu_us": cpu / (size / (1024 * 1024)) * 1e6,
+        "errors": 0,
+        "growth_kib": max(growth, 0),
+        "peak_reset": reset,
+    }
+
+
 async def _download(side: str, client: Any, size: int) -> int:
     received = 0
     if side == "sdk":
@@ -391,6 +451,7 @@ SCENARIOS: dict[str, Callable[[Spec], Coroutine[Any, Any, dict[str, Any]]]] = {
     "cold": cold,
     "scale": scale,
     "transfer": transfer,
+    "vfolder": vfolder,
     "sign": sign,
 }
 
