@@ -88,6 +88,36 @@ OBSERVATIONS: Mapping[str, tuple[str, str]] = {
     "download_post": ("download by `POST` with the query", "`download_single()`/`download()` work"),
     "rename": ("`POST /session/<name>/rename` of a RUNNING session", "None"),
     "destroy_running": ("`DELETE /session/<running>` → `stats.status`", "passed through"),
+    "vfolder_mkdir": ("`POST /folders/<name>/mkdir`", "`mkdir()` returns the body as is"),
+    "vfolder_files_mode": (
+        "`list_files()`: `mode` of a directory",
+        "passed through (`VFolderFile.mode` is `str | int`)",
+    ),
+    "vfolder_delete_files_post": (
+        "`POST /folders/<name>/delete-files`",
+        "`delete_files()` sends `DELETE`, which both take (the JS SDK compares version strings)",
+    ),
+    "vfolder_rename": ("`POST /folders/<name>/rename`", "`rename()` returns the body as is"),
+    "vfolder_delete": (
+        "`DELETE /folders/<name>`, then `GET /folders`",
+        "`delete()`; with a trash bin `delete_from_trash_bin()` and (superadmin) `purge()`",
+    ),
+    "vfolder_tus_post": (
+        "tus creation `POST` to the storage proxy",
+        "never sent: the manager's `request-upload` creates the upload",
+    ),
+    "vfolder_tus_wrong_offset": (
+        "tus `PATCH` with a wrong `Upload-Offset`",
+        "`upload_file()` asks `HEAD` for the offset after any interruption, and on a 409",
+    ),
+    "vfolder_tus_head_done": (
+        "tus `HEAD` after the upload completed",
+        "a 404 after the last PATCH's answer was lost: success once `list_files` shows it",
+    ),
+    "vfolder_all_hosts_user": (
+        "`list_all_hosts()` as a normal user",
+        "the server's refusal, as `AuthenticationError` (401) or `ServerError` (403)",
+    ),
     "gone_after": (
         "`GET /session/<destroyed running>`",
         "`ServerError` 404 saying the session is unknown or was destroyed (its problem type "
@@ -168,6 +198,15 @@ RELEASES: Mapping[str, Behaviour] = {
             "rescan_as_user": "`ok: true` (started)",
             "service_create": "404 `object-not-found`",
             "plugins": "404 `url-not-found`",
+            "vfolder_mkdir": "201, empty body",
+            "vfolder_files_mode": '`"755"` and the legacy `files` text',
+            "vfolder_delete_files_post": "405",
+            "vfolder_rename": "201, empty body",
+            "vfolder_delete": "204; removed in the background (listed `deleting` meanwhile)",
+            "vfolder_tus_post": "405",
+            "vfolder_tus_wrong_offset": "204 (appended at the server's offset)",
+            "vfolder_tus_head_done": "404",
+            "vfolder_all_hosts_user": "401 `auth-failed`",
         }
     ),
     "26.9": Behaviour(
@@ -204,6 +243,15 @@ RELEASES: Mapping[str, Behaviour] = {
             "rescan_as_user": '`ok: false` "no permission to execute rescan_images"',
             "service_create": "503 `service-unavailable`",
             "plugins": "404 `url-not-found`",
+            "vfolder_mkdir": '200 `{"results": {"success", "failed"}}`',
+            "vfolder_files_mode": "`16893`",
+            "vfolder_delete_files_post": "200",
+            "vfolder_rename": '200 `{"msg": ""}`',
+            "vfolder_delete": "204; listed `delete-pending` (trash bin)",
+            "vfolder_tus_post": "405",
+            "vfolder_tus_wrong_offset": "409 `upload-offset-mismatch`",
+            "vfolder_tus_head_done": "404",
+            "vfolder_all_hosts_user": "403 `generic-forbidden`",
         }
     ),
 }
