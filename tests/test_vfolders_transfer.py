@@ -476,3 +476,17 @@ async def test_before_v6_the_manager_serves_tus_and_downloads_itself(
     assert set(token) == {"token"}
     async with await old_client.vfolder.download_with_token(token["token"]) as stream:
         assert await stream.read() == data
+
+
+async def test_js_upload_and_upload_form_data_are_resumable_uploads(
+    client: Client, server: BackendAITestServer, store: VFolderStore, folder: str
+) -> None:
+    await client.vfolder.upload("js/one.txt", b"one", folder)
+    await client.vfolder.upload_form_data({"js/two.txt": b"two", "js/three.txt": b"3"}, folder)
+    await client.vfolder.upload_form_data([("js/four.txt", b"4")], folder)
+    asked = [r.json["path"] for r in server.requests if r.path.endswith("/request-upload")]
+    assert asked == ["js/one.txt", "js/two.txt", "js/three.txt", "js/four.txt"]
+    assert store.file(folder, "js/two.txt").read_bytes() == b"two"
+    with pytest.raises(ValueError, match="leaves the folder"):
+        await client.vfolder.upload_form_data({"ok.txt": b"1", "../bad.txt": b"2"}, folder)
+    assert not store.file(folder, "ok.txt").exists()  # checked before anything is sent
