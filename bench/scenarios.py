@@ -298,25 +298,18 @@ def blob_name(size: int) -> str:
     return f"blob-{size}"
 
 
-async def transfer(spec: Spec) -> dict[str, Any]:
-    """One streamed upload or download of ``size`` bytes (one side): MiB/s, RSS growth."""
-    size: int = spec["size"]
-    side: str = spec["side"]
-    async with OPENERS[side](spec) as (client, call):
-        await _check(await call())
-        gc.collect()
-        rss_before = current_rss_kib()
-        reset = reset_peak_rss()
-        peak_before = peak_rss_kib()
-        cpu, started = time.process_time(), time.perf_counter()
-        if spec["direction"] == "down":
-            moved = await _download(side, client, size)
-        else:
-            await client.upload(BENCH_SESSION, blob_name(size), _blocks(size))
-            moved = size
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        peak_after = peak_rss_kib()
+async def _timed_move(size: int, move: Callable[[], Awaitable[int]]) -> dict[str, Any]:
+    """Run one transfer of ``size`` bytes (``move()`` returns the bytes moved): MiB/s, CPU
+    per MiB and the peak RSS growth during it."""
+    gc.collect()
+    rss_before = current_rss_kib()
+    reset = reset_peak_rss()
+    peak_before = peak_rss_kib()
+    cpu, started = time.process_time(), time.perf_counter()
+    moved = await move()
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    peak_after = peak_rss_kib()
     if moved != size:
         raise RuntimeError(f"received {moved} bytes of {size}")
     growth = peak_after - (rss_before if reset else peak_before)
@@ -330,6 +323,22 @@ async def transfer(spec: Spec) -> dict[str, Any]:
     }
 
 
+async def transfer(spec: Spec) -> dict[str, Any]:
+    """One streamed upload or download of ``size`` bytes (one side): MiB/s, RSS growth."""
+    size: int = spec["size"]
+    side: str = spec["side"]
+    async with OPENERS[side](spec) as (client, call):
+        await _check(await call())
+
+        async def move() -> int:
+            if spec["direction"] == "down":
+                return await _download(side, client, size)
+            await client.upload(BENCH_SESSION, blob_name(size), _blocks(size))
+            return size
+
+        return await _timed_move(size, move)
+
+
 async def _range(start: int, end: int) -> AsyncIterator[bytes]:
     """Bytes ``start..end`` of the same endless pattern ``_blocks`` gives (no copies)."""
     async for piece in _blocks(end - start):
@@ -341,9 +350,28 @@ VFOLDER_PATCH = 64 * 1024 * 1024
 """Bytes per tus PATCH on both sides (the SDK's default ``chunk_size``)."""
 
 
+async def _vfolder_move(spec: Spec, side: str, client: Any) -> int:
+    size: int = spec["size"]
+    name = blob_name(size)
+    if spec["direction"] == "up":
+        if side == "sdk":
+            await client.vfolder.upload_file(VFOLDER, _blocks(size), name, size=size)
+        else:
+            await client.vfolder_upload(VFOLDER, name, size, _range, VFOLDER_PATCH)
+        return size
+    moved = 0
+    if side == "sdk":
+        async with await client.vfolder.download_file(VFOLDER, name) as stream:
+            async for chunk in stream:
+                moved += len(chunk)
+    else:
+        async for chunk in client.vfolder_download_chunks(VFOLDER, name, TRANSFER_CHUNK):
+            moved += len(chunk)
+    return moved
+
+
 async def vfolder(spec: Spec) -> dict[str, Any]:
     """One folder upload (tus PATCHes to the storage proxy) or download, one side."""
-    size: int = spec["size"]
     side: str = spec["side"]
     async with OPENERS[side](spec) as (client, _call):
         if side == "sdk":
@@ -354,40 +382,7 @@ async def vfolder(spec: Spec) -> dict[str, Any]:
                     raise
         else:
             await client.vfolder_create(VFOLDER)
-        gc.collect()
-        rss_before = current_rss_kib()
-        reset = reset_peak_rss()
-        peak_before = peak_rss_kib()
-        cpu, started = time.process_time(), time.perf_counter()
-        name = blob_name(size)
-        moved = size
-        if spec["direction"] == "down":
-            moved = 0
-            if side == "sdk":
-                async with await client.vfolder.download_file(VFOLDER, name) as stream:
-                    async for chunk in stream:
-                        moved += len(chunk)
-            else:
-                async for chunk in client.vfolder_download_chunks(VFOLDER, name, TRANSFER_CHUNK):
-                    moved += len(chunk)
-        elif side == "sdk":
-            await client.vfolder.upload_file(VFOLDER, _blocks(size), name, size=size)
-        else:
-            await client.vfolder_upload(VFOLDER, name, size, _range, VFOLDER_PATCH)
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        peak_after = peak_rss_kib()
-    if moved != size:
-        raise RuntimeError(f"received {moved} bytes of {size}")
-    growth = peak_after - (rss_before if reset else peak_before)
-    return {
-        "value": size / elapsed / (1024 * 1024),
-        "elapsed": elapsed,
-        "cpu_us": cpu / (size / (1024 * 1024)) * 1e6,
-        "errors": 0,
-        "growth_kib": max(growth, 0),
-        "peak_reset": reset,
-    }
+        return await _timed_move(spec["size"], lambda: _vfolder_move(spec, side, client))
 
 
 async def _download(side: str, client: Any, size: int) -> int:

@@ -1,5 +1,8 @@
 """Child process of ``test_vfolders_memory``: one upload and one download, memory measured.
 
+Run as ``python -m tests._vfolder_rss_child`` from the repository root (it reuses the
+benchmarks' memory figures, ``bench/_common.py``).
+
 Reads ``{"endpoint", "access_key", "secret_key", "folder", "source", "dest"}`` as JSON on
 stdin, prints one JSON line: the peak RSS growth (VmHWM after the transfers minus VmRSS
 before, with the peak reset first) and the seconds each transfer took. Only this process's
@@ -16,41 +19,22 @@ import time
 from typing import Any
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith(field):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
     from backendai_async import Client, ClientConfig
+    from bench._common import current_rss_kib, peak_rss_kib, reset_peak_rss
 
     config = ClientConfig(spec["access_key"], spec["secret_key"], spec["endpoint"])
     async with Client(config) as client:
         await client.vfolder.list_allowed_types()  # negotiated, pool warm
         gc.collect()
-        before = _status_kib("VmRSS:") or 0
-        reset = _reset_peak()
+        before = current_rss_kib()
+        reset = reset_peak_rss()
         started = time.perf_counter()
         await client.vfolder.upload_file(spec["folder"], spec["source"], "big.bin")
         uploaded = time.perf_counter()
         await client.vfolder.download_file(spec["folder"], "big.bin", spec["dest"])
         done = time.perf_counter()
-        peak = _status_kib("VmHWM:") or 0
+        peak = peak_rss_kib()
     return {
         "growth_kib": peak - before,
         "peak_reset": reset,

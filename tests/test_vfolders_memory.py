@@ -24,7 +24,7 @@ from .conftest import watch_secrets
 
 MiB = 1024 * 1024
 SIZE = 200 * MiB
-CHILD = Path(__file__).with_name("_vfolder_rss_child.py")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -71,7 +71,9 @@ async def test_a_200_mib_round_trip_keeps_the_clients_memory_flat(
     }
     child = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(CHILD),
+        "-m",
+        "tests._vfolder_rss_child",
+        cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

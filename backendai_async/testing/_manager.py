@@ -607,6 +607,22 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
 # --- the server -------------------------------------------------------------------------
 
 
+async def serve(
+    app: web.Application, host: str, port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, yarl.URL]:
+    """Serve ``app`` on ``host:port`` (0: an ephemeral port); its runner and its URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, logger=server_logger())
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    scheme = "https" if ssl_context is not None else "http"
+    return runner, yarl.URL.build(scheme=scheme, host=host, port=runner.addresses[0][1])
+
+
 def _keypairs(
     given: Mapping[str, str] | Mapping[str, tuple[str, str]] | None,
 ) -> list[Keypair]:
@@ -658,20 +674,9 @@ class BackendAITestServer:
         """Bind and serve; returns self."""
         if self._runner is not None or self.state.closing.is_set():
             raise RuntimeError("a server starts once; make a new one to serve again")
-        runner = web.AppRunner(
-            self.app, access_log=None, shutdown_timeout=0.5, logger=server_logger()
+        self._runner, self._endpoint = await serve(
+            self.app, self._host, self._port, self._ssl_context
         )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl_context)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        port = runner.addresses[0][1]
-        scheme = "https" if self._ssl_context is not None else "http"
-        self._endpoint = yarl.URL.build(scheme=scheme, host=self._host, port=port)
         try:
             for companion in self.state.companions:
                 await companion.start(self._host, self._ssl_context)

@@ -44,6 +44,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from ._faults import Fault, apply_fault, pick_fault
+from ._manager import serve
 
 __all__ = [
     "FakeStorageProxy",
@@ -149,17 +150,7 @@ class FakeStorageProxy:
         app.router.add_route("GET", "/download", self._download)
         for method in ("HEAD", "PATCH", "OPTIONS"):
             app.router.add_route(method, "/upload", self._upload)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        scheme = "https" if ssl_context is not None else "http"
-        self._url = yarl.URL.build(scheme=scheme, host=host, port=runner.addresses[0][1])
+        self._runner, self._url = await serve(app, host, 0, ssl_context)
 
     async def close(self) -> None:
         self._closing.set()
