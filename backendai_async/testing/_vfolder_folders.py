@@ -24,7 +24,6 @@ from ._vfolder_params import (
     created_row,
     enum_of,
     forbidden,
-    group_of,
     has_trash_bin,
     invalid,
     listed_row,
@@ -75,7 +74,7 @@ async def _create(request: web.Request) -> web.StreamResponse:
         raise invalid("dot-prefixed vfolders cannot be a group folder.")
     group_id = None
     if group is not None:
-        group_id = group_of(group)
+        group_id = store.project_id(group)
         if group_id is None:
             raise not_found(group, "user group (or project)")
         if not me["is_admin"]:
@@ -128,7 +127,9 @@ async def _list(request: web.Request) -> web.StreamResponse:
     rows = [
         listed_row(a, store)
         for a in store.accessible(me)
-        if group_id is None or a.folder.user is not None or a.folder.group == group_of(group_id)
+        if group_id is None
+        or a.folder.user is not None
+        or a.folder.group == store.project_id(group_id)
     ]
     return web.json_response(rows)
 

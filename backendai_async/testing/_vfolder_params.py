@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ._manager import STATE_KEY, problem_response
 from ._verify import parse_api_version
-from ._vfolder_store import GROUP_NAMES, VFOLDERS_KEY, Access, FakeVFolder, VFolderStore
+from ._vfolder_store import VFOLDERS_KEY, Access, FakeVFolder, VFolderStore
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Route = tuple[str, str, Handler, str]
@@ -293,16 +293,7 @@ def inside(store: VFolderStore, folder: FakeVFolder, relpath: str) -> Path:
 def listed_row(access: Access, store: VFolderStore) -> dict[str, Any]:
     """A folder as ``GET /folders`` lists it."""
     f = access.folder
-    owner = None
-    if f.user is not None:
-        owner = next(
-            (
-                store.user_of(kp)["email"]
-                for kp in store._state.keypairs.values()
-                if store.user_of(kp)["uuid"] == f.user
-            ),
-            None,
-        )
+    owner = store.email_of(f.user) if f.user is not None else None
     return {
         "name": f.name,
         "id": f.id,
@@ -317,7 +308,7 @@ def listed_row(access: Access, store: VFolderStore) -> dict[str, Any]:
         "group": f.group,
         "creator": f.creator,
         "user_email": owner,
-        "group_name": GROUP_NAMES.get(f.group or "") if f.group else None,
+        "group_name": store.project_name(f.group),
         "ownership_type": f.ownership_type,
         "type": f.ownership_type,
         "cloneable": f.cloneable,
@@ -352,17 +343,3 @@ def usage_of(directory: Path) -> tuple[int, int]:
         if path.is_file():
             size += path.stat().st_size
     return count, size
-
-
-def group_of(value: str | None) -> str | None:
-    """A project given by id or name, as its id (None: not found)."""
-    if value is None:
-        return None
-    for gid, gname in GROUP_NAMES.items():
-        if value == gname:
-            return gid
-    try:
-        gid = str(uuid.UUID(value))
-    except ValueError:
-        return None
-    return gid if gid in GROUP_NAMES else None

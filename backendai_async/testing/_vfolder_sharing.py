@@ -147,14 +147,7 @@ async def _list_shared(request: web.Request) -> web.StreamResponse:
         folder = store.folders.get(fid)
         if folder is None or (target is not None and fid != target):
             continue
-        email = next(
-            (
-                store.user_of(kp)["email"]
-                for kp in store._state.keypairs.values()
-                if store.user_of(kp)["uuid"] == user
-            ),
-            None,
-        )
+        email = store.email_of(user)
         rows.append(
             {
                 "vfolder_id": str(uuid.UUID(fid)),

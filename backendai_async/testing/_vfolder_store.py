@@ -16,13 +16,14 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ._manager import DEFAULT_GROUP_ID, BackendAITestServer, Keypair, ServerState
+from ._admin_groups import projects
+from ._admin_keypairs import keypairs
+from ._manager import BackendAITestServer, Keypair, ServerState
 from ._storage_proxy import FakeStorageProxy
 from ._users import users
 
 __all__ = [
     "DEFAULT_VFOLDER_HOST",
-    "GROUP_NAMES",
     "VFOLDERS_KEY",
     "Access",
     "FakeVFolder",
@@ -32,8 +33,6 @@ __all__ = [
 ]
 
 DEFAULT_VFOLDER_HOST: Final = "local:volume1"
-GROUP_NAMES = {DEFAULT_GROUP_ID: "default"}
-"""Project ids the fake knows, and their names."""
 
 
 @dataclass
@@ -129,24 +128,55 @@ class VFolderStore:
     # users
 
     def user_of(self, kp: Keypair) -> dict[str, Any]:
-        row = users(self._state).get(kp.access_key, {})
-        email = row.get("email") or f"{kp.access_key.lower()}@example.invalid"
+        """The owner of a keypair (the keypairs and users fixtures of the GraphQL fake)."""
+        owner = keypairs(self._state).get(kp.access_key, {}).get("user_id")
+        email = owner or f"{kp.access_key.lower()}@example.com"
+        return self._user(email, users(self._state).get(email, {}), kp.role)
+
+    def user_by_email(self, email: str) -> dict[str, Any] | None:
+        """An active user by email (invitations, shares, an admin's view of a user)."""
+        row = users(self._state).get(email)
+        if row is None or not row.get("is_active", True):
+            return None
+        return self._user(email, row, row.get("role", "user"))
+
+    @staticmethod
+    def _user(email: str, row: dict[str, Any], role: str) -> dict[str, Any]:
         return {
             "uuid": row.get("uuid") or uuid_of(email),
             "email": email,
-            "role": kp.role,
+            "role": role,
             "groups": [g["id"] for g in row.get("groups", [])],
-            "is_admin": kp.is_admin,
-            "is_superadmin": kp.is_superadmin,
+            "is_admin": role in ("admin", "superadmin"),
+            "is_superadmin": role == "superadmin",
         }
 
-    def user_by_email(self, email: str) -> dict[str, Any] | None:
-        for ak, row in users(self._state).items():
-            if row.get("email") == email and row.get("is_active", True):
-                kp = self._state.keypairs.get(ak)
-                if kp is not None:
-                    return self.user_of(kp)
+    def email_of(self, user_uuid: str | None) -> str | None:
+        """The email of a user uuid (None when unknown)."""
+        for email, row in users(self._state).items():
+            if (row.get("uuid") or uuid_of(email)) == user_uuid:
+                return email
         return None
+
+    # projects
+
+    def project_name(self, project_id: str | None) -> str | None:
+        row = projects(self._state).get(project_id or "")
+        return None if row is None else str(row["name"])
+
+    def project_id(self, id_or_name: str | None) -> str | None:
+        """A project given by id or name, as its id (None: no such project)."""
+        if id_or_name is None:
+            return None
+        found = projects(self._state)
+        for gid, row in found.items():
+            if row.get("name") == id_or_name:
+                return gid
+        try:
+            gid = str(uuid.UUID(id_or_name))
+        except ValueError:
+            return None
+        return gid if gid in found else None
 
     def accessible(self, me: dict[str, Any]) -> list[Access]:
         """Own folders, folders shared with ``me``, then project folders (23.09's order)."""
