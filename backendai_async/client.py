@@ -28,7 +28,7 @@ from ._retry import RetryPolicy
 from ._secrets import redact
 from .config import ClientConfig, ConnectionMode, check_header_text
 from .errors import ClientClosedError, ResponseError, ServerError
-from .middleware import VERSION_HEADER, HmacSigner
+from .middleware import VERSION_HEADER, HmacSigner, OwnOriginCredentials
 from .resources._base import Namespace
 from .resources.account import AccountAliases
 from .resources.auth import AuthAliases
@@ -332,6 +332,8 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
         middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = self._user_middlewares
         if self._signer is not None:
             middlewares = (*middlewares, self._signer)  # innermost: signs the final request
+        else:  # SESSION mode: the login cookie goes to the webserver only
+            middlewares = (*middlewares, OwnOriginCredentials(cfg.endpoint))
         per_request: tuple[aiohttp.ClientMiddlewareType, ...] | None = None
         if self._session is None:
             if cfg.ssl is False:

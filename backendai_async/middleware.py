@@ -1,4 +1,5 @@
-"""aiohttp client middlewares: the HMAC signer of API mode.
+"""aiohttp client middlewares: the HMAC signer of API mode, the credentials guard of SESSION
+mode.
 
 A middleware sees the final ``ClientRequest`` (after aiohttp built the URL, the Host header
 and the payload headers) and runs again on every redirect hop and every resend, so what it
@@ -10,10 +11,11 @@ from __future__ import annotations
 import hashlib
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, hdrs
+from yarl import URL
 
 from .signing import EMPTY_BODY_SHA256, SigningKeys, authorization_header, make_sign_string, sign
 
-__all__ = ["VERSION_HEADER", "HmacSigner"]
+__all__ = ["VERSION_HEADER", "HmacSigner", "OwnOriginCredentials"]
 
 VERSION_HEADER = "X-BackendAI-Version"
 DATE_HEADER = "X-BackendAI-Date"
@@ -62,4 +64,26 @@ class HmacSigner:
         )
         signature = sign(self._keys.key(day, host), sign_string)
         headers[hdrs.AUTHORIZATION] = authorization_header(self._access_key, signature)
+        return await handler(request)
+
+
+class OwnOriginCredentials:
+    """Keeps the endpoint's credentials to the endpoint: a request to any other origin (a
+    storage proxy named by the manager) goes without ``Cookie``, ``Authorization`` or
+    ``X-BackendAI-SessionID``.
+
+    Cookies ignore ports: without this, a storage proxy on the webserver's host would get
+    the SESSION-mode login cookie with every upload and download.
+    """
+
+    __slots__ = ("_origin",)
+
+    def __init__(self, endpoint: URL) -> None:
+        self._origin = endpoint.origin()
+
+    async def __call__(self, request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        if request.url.origin() != self._origin:
+            headers = request.headers
+            for name in (hdrs.COOKIE, hdrs.AUTHORIZATION, "X-BackendAI-SessionID"):
+                headers.popall(name, None)
         return await handler(request)

@@ -19,13 +19,16 @@ from backendai_async import (
     AbortError,
     ByteStream,
     Client,
+    ClientConfig,
     RequestError,
     RequestTimeoutError,
     ResponseError,
     ServerError,
 )
 from backendai_async.testing import (
+    EXAMPLE_WEB_USERS,
     BackendAITestServer,
+    BackendAITestWebserver,
     Fault,
     ProxyRequest,
     VFolderStore,
@@ -490,3 +493,25 @@ async def test_js_upload_and_upload_form_data_are_resumable_uploads(
     with pytest.raises(ValueError, match="leaves the folder"):
         await client.vfolder.upload_form_data({"ok.txt": b"1", "../bad.txt": b"2"}, folder)
     assert not store.file(folder, "ok.txt").exists()  # checked before anything is sent
+
+
+async def test_in_session_mode_the_login_cookie_never_goes_to_the_proxy(
+    server: BackendAITestServer, store: VFolderStore
+) -> None:
+    """Cookies ignore ports: the proxy shares the webserver's host, not its credentials."""
+    web_user = next(u for u in EXAMPLE_WEB_USERS if u.email == "user@lablup.com")
+    async with BackendAITestWebserver(manager=server) as web:
+        config = ClientConfig(web_user.email, web_user.password, str(web.endpoint), "SESSION")
+        async with Client(config) as client:
+            await client.login()
+            await client.vfolder.create("via-web")
+            await client.vfolder.upload_file("via-web", b"hello", "a.txt")
+            async with await client.vfolder.download_file("via-web", "a.txt") as stream:
+                assert await stream.read() == b"hello"
+            assert client.vfolder.get_download_url_with_token("t").startswith(
+                f"{web.endpoint}/func/folders/_/download_with_token?token="
+            )
+    assert [r.method for r in store.proxy.requests] == ["PATCH", "GET"]
+    for r in store.proxy.requests:
+        sent = {h.lower() for h in r.headers}
+        assert not sent & {"cookie", "authorization", "x-backendai-sessionid"}
