@@ -1011,9 +1011,14 @@ def _download_method_problem(request: web.Request) -> web.Response | None:
     return None
 
 
-async def _stream_file(request: web.Request, path: Path) -> web.StreamResponse:
+async def _stream_file(
+    request: web.Request, path: Path, headers: Mapping[str, str] | None = None
+) -> web.StreamResponse:
+    """Stream a file chunk by chunk (octet-stream unless ``headers`` say otherwise)."""
     size = (await asyncio.to_thread(path.stat)).st_size
-    resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    resp = web.StreamResponse(
+        headers={"Content-Type": "application/octet-stream", **(headers or {})}
+    )
     resp.content_length = size
     await resp.prepare(request)
     file = await asyncio.to_thread(open, path, "rb")

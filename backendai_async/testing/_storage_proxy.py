@@ -45,6 +45,7 @@ from multidict import CIMultiDictProxy
 
 from ._faults import Fault, apply_fault, pick_fault
 from ._manager import serve
+from ._sessions import _stream_file
 
 __all__ = [
     "FakeStorageProxy",
@@ -387,26 +388,13 @@ async def serve_file(
         await asyncio.to_thread(_zip_into, path, zipped)
     source = zipped or path
     try:
-        size = (await asyncio.to_thread(source.stat)).st_size
         filename = path.name + (".zip" if zipped else "")
-        resp = web.StreamResponse(
-            headers={
-                "Content-Type": "application/zip" if zipped else "application/octet-stream",
-                "Content-Disposition": f'attachment;filename="{filename}"',
-            }
-        )
-        if request.query.get("no_cache") and _truthy(request.query.get("no_cache")):
-            resp.headers["Cache-Control"] = "no-store"
-        resp.content_length = size
-        await resp.prepare(request)
-        file = await asyncio.to_thread(open, source, "rb")
-        try:
-            while chunk := await asyncio.to_thread(file.read, _CHUNK):
-                await resp.write(chunk)
-        finally:
-            file.close()
-        await resp.write_eof()
-        return resp
+        headers = {"Content-Disposition": f'attachment;filename="{filename}"'}
+        if zipped:
+            headers["Content-Type"] = "application/zip"
+        if _truthy(request.query.get("no_cache")):
+            headers["Cache-Control"] = "no-store"
+        return await _stream_file(request, source, headers)
     finally:
         if zipped is not None:
             with contextlib.suppress(OSError):

@@ -13,6 +13,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from ._manager import STATE_KEY, problem_response
+from ._sessions import _to_bool
 from ._verify import parse_api_version
 from ._vfolder_store import VFOLDERS_KEY, Access, FakeVFolder, VFolderStore
 
@@ -138,17 +139,11 @@ class Bad(Exception):
 
 
 def to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ("true", "t", "yes", "y", "on", "1"):
-            return True
-        if word in ("false", "f", "no", "n", "off", "0", ""):
-            return False
-    raise Bad("value can't be converted to Bool")
+    """trafaret's ``ToBool``: bools, numbers and the usual words."""
+    found = _to_bool(value)
+    if found is None:
+        raise Bad("value can't be converted to Bool")
+    return found
 
 
 def boolean(value: Any) -> bool:
