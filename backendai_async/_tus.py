@@ -343,6 +343,10 @@ async def tus_upload(
             )
             if server_offset is None:
                 return  # the upload completed; only its answer was lost
+            if server_offset > size:
+                raise ResponseError(
+                    f"the server reports {server_offset} bytes received of a {size}-byte upload"
+                ) from err
             offset = server_offset
             continue
         if answered is not None and answered <= offset < end:
