@@ -13,7 +13,8 @@ from typing import Any
 
 from aiohttp import ClientResponse
 
-from ._http import ResponseReader, decode_body
+from ._body import decode_body
+from ._http import ResponseReader
 from ._login import decode_session_body
 from .errors import GraphQLError, ResponseError, graphql_message
 

@@ -28,6 +28,7 @@ from aiohttp import ClientResponse
 from yarl import URL
 
 from ._abort import AbortSignal, InFlight
+from ._body import decode_body, read_error_body
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, parse_retry_after, retry_delay
 from ._secrets import mask_secrets, redact, safe_url, url_secrets
 from .errors import (
@@ -53,10 +54,6 @@ __all__ = [
     "PathSpec",
     "ResponseReader",
     "Transport",
-    "decode_body",
-    "decode_object",
-    "discard_body",
-    "read_limited",
     "safe_url",
 ]
 
@@ -66,84 +63,7 @@ ResponseReader = Callable[[ClientResponse, "int | None"], Awaitable[Any]]
 PathSpec: TypeAlias = "str | Callable[[Compat], str]"
 """An API path, or a function of the negotiated version's :class:`Compat` that gives it."""
 Negotiator = Callable[[RetryPolicy, "AbortSignal | None"], Awaitable["Compat"]]
-_ERROR_BODY_LIMIT = 256 * 1024
 _DEADLINE = "backendai_async: deadline"
-
-
-async def read_limited(resp: ClientResponse, limit: int | None) -> bytes:
-    """The whole body, refusing (ResponseError) to hold more than ``limit`` bytes."""
-    length = resp.content_length
-    if limit is None or (length is not None and length <= limit):
-        return await resp.read()
-    if length is not None:
-        raise ResponseError(
-            f"response body of {length} bytes exceeds max_response_size ({limit} bytes)",
-            status=resp.status,
-            status_text=resp.reason,
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise ResponseError(
-                f"response body exceeds max_response_size ({limit} bytes)",
-                status=resp.status,
-                status_text=resp.reason,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _is_json(media_type: str) -> bool:
-    return media_type == "application/json" or media_type.endswith("+json")
-
-
-async def decode_body(resp: ClientResponse, limit: int | None) -> Any:
-    """JSON (``application/json``, ``*+json``) → object; ``text/*`` → str; else bytes.
-
-    An empty body (a 204, or the webserver's empty 201 on logout) is ``None``.
-    """
-    data = await read_limited(resp, limit)
-    if not data:
-        return None
-    media_type = resp.content_type
-    if _is_json(media_type):
-        return json.loads(data)
-    if media_type.startswith("text/"):
-        return data.decode(resp.charset or "utf-8", "replace")
-    return data
-
-
-async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
-    """Like :func:`decode_body`, for calls whose answer must be a JSON object.
-
-    A ``null``, a list or text where an object is due is a broken answer (ERR_RESPONSE),
-    not a value to hand on and fail later with a ``TypeError`` in the caller's code.
-    """
-    value = await decode_body(resp, limit)
-    if not isinstance(value, dict):
-        shown = "null" if value is None else type(value).__name__
-        raise ValueError(f"expected a JSON object, got {shown}")
-    return value
-
-
-def object_reader(shape: Callable[[dict[str, Any]], T]) -> ResponseReader:
-    """A reader for a JSON object answer that ``shape`` normalises inside the call.
-
-    ``shape`` is pure; a ``ValueError`` from it is a broken answer (ERR_RESPONSE).
-    """
-
-    async def read(resp: ClientResponse, limit: int | None) -> T:
-        return shape(await decode_object(resp, limit))
-
-    return read
-
-
-async def discard_body(resp: ClientResponse, limit: int | None) -> None:
-    """Read and drop the body: for calls whose outcome is the status alone (uploads)."""
-    async for _ in resp.content.iter_chunked(64 * 1024):
-        pass
 
 
 def _request_fields(method: str, url: URL | str, parameters: Any) -> dict[str, Any]:
@@ -600,6 +520,7 @@ class Transport:
                 raise_for_status=False,
                 proxy=self._proxy,
                 middlewares=self._middlewares,
+                auto_decompress=False,  # _body inflates, within the size limits
             )
         except asyncio.CancelledError:
             raise
@@ -803,24 +724,7 @@ class Transport:
         """A status >= 300 as ``ServerError``; the body is parsed if it can be, never required."""
         status = resp.status
         reason = resp.reason or ""
-        body: Any = None
-        try:
-            raw = await read_limited(resp, _ERROR_BODY_LIMIT)
-            media_type = resp.content_type
-            if raw and _is_json(media_type):
-                body = json.loads(raw)
-            elif raw:
-                body = raw.decode(resp.charset or "utf-8", "replace")
-        except (
-            ValueError,
-            UnicodeDecodeError,
-            LookupError,
-            RecursionError,
-            ClientError,
-            aiohttp.ClientError,
-            OSError,
-        ):
-            body = None
+        body = await read_error_body(resp)
         problem = body if isinstance(body, dict) else {}
         title = _str_field(problem, "title")
         detail = _problem_detail(problem) or title

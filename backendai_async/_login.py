@@ -17,7 +17,7 @@ from aiohttp import ClientResponse
 from aiohttp.abc import AbstractCookieJar
 from yarl import URL
 
-from ._http import decode_body
+from ._body import decode_body
 from .errors import MASK, PROBLEM_BASE, AuthenticationError, mask_secrets
 
 __all__ = [

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import aiohttp
 
 from ._abort import AbortSignal, InFlight
+from ._body import ACCEPT_ENCODING, decode_body
 from ._compat import Compat, compat_for
 from ._graphql import graphql_reader, is_mutation
-from ._http import PathSpec, Transport, decode_body
+from ._http import PathSpec, Transport
 from ._login import LoginState, decode_session_body, jar_cookies, restore_cookies
 from ._retry import RetryPolicy
 from ._secrets import redact
@@ -634,7 +635,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
 
     def _rebuild_headers(self) -> None:
         """Precompute the header dicts once per (version, login session), not per call."""
-        plain = {"User-Agent": self.user_agent}
+        plain = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         if self._api_version is not None:
             plain[VERSION_HEADER] = self._api_version
         if self._login_session_id:
@@ -649,7 +650,10 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
             return
         transport.plain_headers = self._plain_headers
         transport.json_headers = self._json_headers
-        transport.probe_headers = {"User-Agent": self.user_agent}
+        transport.probe_headers = {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         cfg = self._config
         transport.known_secrets = tuple(
             s for s in (cfg.secret_key, cfg.password, self._login_session_id, *cfg.url_secrets) if s

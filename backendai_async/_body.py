@@ -1,0 +1,316 @@
+"""Reading response bodies: decoded, bounded, and complete, or an error.
+
+aiohttp is asked not to decompress (``auto_decompress=False``): it would inflate a small
+gzip body to any size before a limit could be checked. This module inflates gzip/deflate
+itself, a bounded piece at a time (zlib's ``max_length``), so every limit applies to
+*decoded* bytes and no reader ever holds more than its limit plus a constant. A body also
+has to be whole: a compressed stream that is cut or corrupt, or fewer bytes than
+``Content-Length`` announced, is a ``ResponseError``, never a short success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import aiohttp
+from aiohttp import ClientResponse
+
+from .errors import ClientError, ResponseError
+
+if TYPE_CHECKING:
+    from ._http import ResponseReader
+
+__all__ = [
+    "ACCEPT_ENCODING",
+    "ERROR_BODY_LIMIT",
+    "Body",
+    "decode_body",
+    "decode_object",
+    "discard_body",
+    "is_json",
+    "read_error_body",
+    "read_limited",
+    "response_error",
+]
+
+T = TypeVar("T")
+ACCEPT_ENCODING: Final = "gzip, deflate"
+"""What the SDK can decode, hence all it asks for (aiohttp would add ``br`` when Brotli is
+installed, which this module does not decode)."""
+ERROR_BODY_LIMIT: Final = 256 * 1024
+"""Decoded bytes of a failure answer's body kept for the error (the status is the error)."""
+_PIECE: Final = 64 * 1024  # decoded bytes per piece when the caller names no size
+_RAW_PIECE: Final = 64 * 1024  # compressed bytes read at once
+_CODINGS: Final = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+
+
+def response_error(resp: ClientResponse, problem: str) -> ResponseError:
+    """A ``ResponseError`` for an answer whose status arrived but whose body is unusable."""
+    return ResponseError(
+        f"reading response has failed: {problem}",
+        title="Response unreadable",
+        status=resp.status,
+        status_text=resp.reason,
+    )
+
+
+def is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _has_body(resp: ClientResponse) -> bool:
+    return not (resp.method == "HEAD" or resp.status in (204, 304) or resp.status < 200)
+
+
+def _check_length(resp: ClientResponse, received: int) -> None:
+    """Refuse a body shorter or longer than its ``Content-Length`` (raw, still-encoded bytes)."""
+    announced = resp.content_length
+    if (
+        announced is not None
+        and received != announced
+        and _has_body(resp)
+        and "Transfer-Encoding" not in resp.headers
+    ):
+        raise response_error(
+            resp, f"the body has {received} bytes where Content-Length announced {announced}"
+        )
+
+
+def _coding_of(resp: ClientResponse) -> str | None:
+    """The one content coding to undo (None: identity); anything else is refused."""
+    codings = [
+        c.strip().lower()
+        for value in resp.headers.getall("Content-Encoding", ())
+        for c in value.split(",")
+    ]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) == 1 and codings[0] in _CODINGS:
+        return _CODINGS[codings[0]]
+    raise response_error(
+        resp,
+        f"the body is encoded as {', '.join(codings)!r}, which the SDK does not decode "
+        f"(it asks for Accept-Encoding: {ACCEPT_ENCODING})",
+    )
+
+
+class _Inflater:
+    """gzip/deflate inflated with a bound on each output, so that a small compressed body
+    can never become a large buffer at once (a "zip bomb" costs CPU time, not memory)."""
+
+    __slots__ = ("_coding", "_full", "_tail", "_z")
+
+    def __init__(self, coding: str) -> None:
+        self._coding = coding
+        self._z: Any = None  # created on the first bytes (deflate: zlib-wrapped or raw)
+        self._tail = b""  # input not consumed yet
+        self._full = False  # the last output reached its bound: more may be pending
+
+    @property
+    def full(self) -> bool:
+        return self._full
+
+    def _start(self, data: bytes) -> None:
+        if self._coding == "gzip":
+            wbits = 16 + zlib.MAX_WBITS
+        elif (data[0] & 0x0F) == 8 and (data[0] >> 4) <= 7 and ((data[0] << 8) | data[1]) % 31 == 0:
+            wbits = zlib.MAX_WBITS  # RFC 1950 zlib stream, as the RFC says "deflate" is
+        else:
+            wbits = -zlib.MAX_WBITS  # raw deflate, as some servers send it
+        self._z = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, size: int) -> bytes:
+        """Inflate what is pending plus ``data``; at most ``size`` bytes come out."""
+        if self._tail:
+            data, self._tail = self._tail + data, b""
+        self._full = False
+        z = self._z
+        if z is not None and z.eof:
+            # After a complete stream: gzip allows further members (and zero padding).
+            data = data.lstrip(b"\0") if self._coding == "gzip" else data
+            if not data:
+                return b""
+            if self._coding != "gzip":
+                raise ValueError("data after the end of the deflate stream")
+            z = None
+        if z is None:
+            if not data or (self._coding == "deflate" and len(data) < 2):
+                self._tail = data
+                return b""
+            self._start(data)
+            z = self._z
+        out: bytes = z.decompress(data, size)
+        self._tail = z.unconsumed_tail
+        if z.eof and z.unused_data:
+            self._tail = z.unused_data + self._tail
+        self._full = len(out) >= size or bool(self._tail)
+        return out
+
+    def finish(self) -> None:
+        """Refuse a stream that ended before its end marker."""
+        if self._tail or (self._z is not None and not self._z.eof):
+            raise ValueError(f"the {self._coding} body is truncated")
+
+
+class Body:
+    """One response's body as the sender meant it: decoded, checked complete, in pieces.
+
+    ``size`` is the decoded size when known (no content coding and a ``Content-Length``).
+    An unsupported content coding raises here, before anything is read.
+    """
+
+    __slots__ = ("_coding", "_ended", "_inflater", "_received", "_resp", "size")
+
+    def __init__(self, resp: ClientResponse) -> None:
+        self._resp = resp
+        self._coding = _coding_of(resp)
+        self._inflater = None if self._coding is None else _Inflater(self._coding)
+        self.size = resp.content_length if self._coding is None and _has_body(resp) else None
+        self._received = 0
+        self._ended = False
+
+    def error(self, problem: str) -> ResponseError:
+        """A ``ResponseError`` naming this answer (for readers that find its content broken)."""
+        return response_error(self._resp, problem)
+
+    async def read_chunk(self, size: int = _PIECE) -> bytes:
+        """Up to ``size`` decoded bytes; ``b""`` once the body ended, whole."""
+        inflater = self._inflater
+        content = self._resp.content
+        while not self._ended:
+            if inflater is not None and inflater.full:
+                out = self._inflate(inflater, b"", size)
+                if out:
+                    return out
+                continue
+            raw = await content.read(size if inflater is None else _RAW_PIECE)
+            if not raw:
+                self._end()
+                break
+            self._received += len(raw)
+            if inflater is None:
+                return raw
+            out = self._inflate(inflater, raw, size)
+            if out:
+                return out
+        return b""
+
+    def _inflate(self, inflater: _Inflater, raw: bytes, size: int) -> bytes:
+        try:
+            return inflater.feed(raw, size)
+        except (zlib.error, ValueError) as exc:
+            raise self.error(f"the {self._coding} body is corrupt: {exc}") from None
+
+    async def read_all(self, limit: int | None) -> bytes:
+        """The whole decoded body, refusing to hold more than ``limit`` bytes of it."""
+        if limit is not None and self.size is not None and self.size > limit:
+            raise self.error(
+                f"response body of {self.size} bytes exceeds max_response_size ({limit} bytes)"
+            )
+        if self._inflater is None and self.size is not None:
+            data = await self._resp.read()  # the length is known and within the limit
+            self._received = len(data)
+            self._end()
+            return data
+        step = _PIECE if limit is None else min(_PIECE, limit + 1)
+        pieces: list[bytes] = []
+        total = 0
+        while piece := await self.read_chunk(step):
+            total += len(piece)
+            if limit is not None and total > limit:
+                raise self.error(
+                    f"response body exceeds max_response_size ({limit} bytes) once decoded"
+                )
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    def _end(self) -> None:
+        self._ended = True
+        _check_length(self._resp, self._received)
+        if self._inflater is not None:
+            try:
+                self._inflater.finish()
+            except ValueError as exc:
+                raise self.error(str(exc)) from None
+
+
+async def read_limited(resp: ClientResponse, limit: int | None) -> bytes:
+    """The whole decoded body, refusing (ResponseError) to hold more than ``limit`` bytes."""
+    return await Body(resp).read_all(limit)
+
+
+async def decode_body(resp: ClientResponse, limit: int | None) -> Any:
+    """JSON (``application/json``, ``*+json``) → object; ``text/*`` → str; else bytes.
+
+    An empty body (a 204, or the webserver's empty 201 on logout) is ``None``.
+    """
+    data = await read_limited(resp, limit)
+    if not data:
+        return None
+    media_type = resp.content_type
+    if is_json(media_type):
+        return json.loads(data)
+    if media_type.startswith("text/"):
+        return data.decode(resp.charset or "utf-8", "replace")
+    return data
+
+
+async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
+    """Like :func:`decode_body`, for calls whose answer must be a JSON object.
+
+    A ``null``, a list or text where an object is due is a broken answer (ERR_RESPONSE),
+    not a value to hand on and fail later with a ``TypeError`` in the caller's code.
+    """
+    value = await decode_body(resp, limit)
+    if not isinstance(value, dict):
+        shown = "null" if value is None else type(value).__name__
+        raise ValueError(f"expected a JSON object, got {shown}")
+    return value
+
+
+def object_reader(shape: Callable[[dict[str, Any]], T]) -> ResponseReader:
+    """A reader for a JSON object answer that ``shape`` normalises inside the call.
+
+    ``shape`` is pure; a ``ValueError`` from it is a broken answer (ERR_RESPONSE).
+    """
+
+    async def read(resp: ClientResponse, limit: int | None) -> T:
+        return shape(await decode_object(resp, limit))
+
+    return read
+
+
+async def discard_body(resp: ClientResponse, limit: int | None) -> None:
+    """Read and drop the body, still checking it arrived whole: for calls whose outcome is
+    the status alone (uploads). It is not decoded: its content cannot matter."""
+    received = 0
+    while piece := await resp.content.read(_RAW_PIECE):
+        received += len(piece)
+    _check_length(resp, received)
+
+
+async def read_error_body(resp: ClientResponse) -> Any:
+    """The parsed body of a failure answer, or None when it cannot be read or decoded:
+    the status is the error, the body only detail (so a 500 stays a 500)."""
+    try:
+        raw = await read_limited(resp, ERROR_BODY_LIMIT)
+        if raw and is_json(resp.content_type):
+            return json.loads(raw)
+        if raw:
+            return raw.decode(resp.charset or "utf-8", "replace")
+    except (
+        ValueError,
+        LookupError,
+        RecursionError,
+        ClientError,
+        aiohttp.ClientError,
+        OSError,
+        asyncio.TimeoutError,
+    ):
+        pass
+    return None
