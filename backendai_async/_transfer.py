@@ -16,18 +16,17 @@ import contextlib
 import io
 import os
 import secrets
-import shutil
-import tarfile
-import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO, Any, Final, TypeAlias, TypeVar
 from urllib.parse import quote
 
-from aiohttp import ClientResponse, MultipartReader, payload
+from aiohttp import ClientResponse, payload
 
+from ._body import Body
 from ._http import ResponseReader
+from ._threads import in_thread, outcome, start_thread, until_done
 
 T = TypeVar("T")
 
@@ -38,7 +37,6 @@ __all__ = [
     "ProgressCallback",
     "ProgressGuard",
     "UploadSource",
-    "archive_extractor",
     "check_upload_path",
     "file_writer",
     "open_byte_stream",
@@ -54,37 +52,13 @@ UploadSource: TypeAlias = (
 _STREAM_BUFFER = 4  # chunks a ByteStream reads ahead of its consumer
 
 
-async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking file operation in a thread; a cancellation waits for it to end.
-
-    ``asyncio.to_thread`` lets a cancelled caller go on while the thread still runs: a file
-    opened meanwhile would never be closed, and a file closed by the caller's cleanup could
-    still be written to. Each operation here is short, so cancellation waits for it, then
-    propagates.
-    """
-    future = asyncio.ensure_future(asyncio.to_thread(func, *args, **kwargs))
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await asyncio.wait([future])
-        if not future.cancelled() and future.exception() is None:
-            _release(future.result())
-        raise
-
-
-def _release(result: Any) -> None:
-    """Close what a cancelled ``in_thread`` call opened (a file, or a (file, size) pair)."""
-    for item in result if isinstance(result, tuple) else (result,):
-        if isinstance(item, io.IOBase):
-            with contextlib.suppress(OSError):
-                item.close()
-
-
 class ProgressGuard:
-    """Calls the user's progress callback and remembers an exception it (or local I/O) raised.
+    """Calls the user's progress callback and remembers an exception it (or local I/O, or
+    the upload source) raised.
 
-    Such an exception is raised inside aiohttp's machinery, which wraps it; the resource
-    method re-raises the original one from here instead.
+    Such an exception is raised inside aiohttp's machinery, which wraps it, or inside the
+    transport, which would classify it as a network failure. It is the caller's own, so
+    :meth:`run` raises the original one instead.
     """
 
     __slots__ = ("_callback", "error")
@@ -101,13 +75,34 @@ class ProgressGuard:
         try:
             self._callback(done, total)
         except Exception as exc:
-            self.error = exc
+            self.keep(exc)
             raise
 
     def keep(self, exc: BaseException) -> None:
-        """Remember a local failure (a read error of the source) to re-raise it later."""
+        """Remember a failure of the caller's side (source, callback, local disk)."""
         if self.error is None:
             self.error = exc
+
+    async def local(self, func: Callable[..., T], *args: Any) -> T:
+        """Run a local file operation in a worker thread; its ``OSError`` is kept, to be
+        raised as itself (a full disk is not a network failure)."""
+        try:
+            return await in_thread(func, *args)
+        except OSError as exc:
+            self.keep(exc)
+            raise
+
+    async def run(self, transfer: Awaitable[T]) -> T:
+        """Await ``transfer``; if the caller's own code broke it, raise that exception."""
+        try:
+            result = await transfer
+        except Exception:
+            if self.error is None:
+                raise
+        else:
+            if self.error is None:
+                return result
+        raise self.error  # outside the except block: the caller's exception keeps its chain
 
 
 # -- upload -------------------------------------------------------------------------------
@@ -149,7 +144,7 @@ def _content_disposition(filename: str) -> str:
 class _Source:
     """Chunks of the upload source: a file we opened, a user's file, bytes or an iterable."""
 
-    __slots__ = ("_data", "_file", "_iterable", "_lock", "_owned", "size")
+    __slots__ = ("_data", "_file", "_iterable", "_owned", "_reading", "size")
 
     def __init__(
         self,
@@ -164,19 +159,20 @@ class _Source:
         self._file = file
         self._owned = owned
         self._iterable = iterable
-        self._lock = asyncio.Lock()
+        self._reading: asyncio.Future[bytes] | None = None  # a read running in a thread
         self.size = size
 
-    async def chunks(self) -> AsyncIterator[bytes | memoryview]:
+    async def chunks(self) -> AsyncGenerator[bytes | memoryview, None]:
         if self._data is not None:
             for start in range(0, len(self._data), CHUNK_SIZE):
                 yield self._data[start : start + CHUNK_SIZE]
         elif self._file is not None:
             while True:
-                async with self._lock:  # close() waits for a read in progress
-                    if self._file is None:
-                        raise ValueError("the upload source was closed")
-                    chunk = await in_thread(self._file.read, CHUNK_SIZE)
+                file = self._file
+                if file is None:
+                    raise ValueError("the upload source was closed")
+                self._reading = start_thread(file.read, CHUNK_SIZE)
+                chunk = await outcome(self._reading)
                 if not chunk:
                     return
                 if not isinstance(chunk, (bytes, bytearray)):
@@ -192,11 +188,17 @@ class _Source:
                 yield chunk
 
     async def close(self) -> None:
-        """Close a file this module opened (a caller's file object is left open)."""
-        async with self._lock:
-            file, self._file = self._file, None
-            if file is not None and self._owned:
-                await in_thread(file.close)
+        """Close a file this module opened (a caller's file object is left open), once no
+        thread reads it any more; a cancellation waits for that too."""
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            if self._reading is not None:
+                await until_done(self._reading)
+        finally:
+            if self._owned:
+                file.close()  # a file opened for reading: closing it is quick
 
 
 async def _open_source(source: UploadSource) -> _Source:
@@ -280,18 +282,21 @@ class MultipartUpload(payload.Payload):
         await writer.write(self._head)
         sent = 0
         total = self._source.size
-        chunks = self._source.chunks().__aiter__()
-        while True:
-            try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
-                break
-            except (OSError, ValueError, TypeError) as exc:
-                self._progress.keep(exc)  # the source failed: that error, not aiohttp's, is raised
-                raise
-            await writer.write(chunk)  # a network failure here is the transport's to classify
-            sent += len(chunk)
-            self._progress(sent, total)
+        chunks = self._source.chunks()  # an async generator (closed below)
+        try:
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    self._progress.keep(exc)  # the source's own error, not aiohttp's, is raised
+                    raise
+                await writer.write(chunk)  # a network failure here is the transport's to classify
+                sent += len(chunk)
+                self._progress(sent, total)
+        finally:
+            await chunks.aclose()
         if total is not None and sent != total:
             changed = OSError(f"the upload source changed size while sending ({sent} of {total})")
             self._progress.keep(changed)
@@ -336,110 +341,26 @@ def file_writer(dest: Path, progress: ProgressGuard) -> ResponseReader:
     """A response reader that streams the body into ``dest`` (temporary file + rename)."""
 
     async def read(resp: ClientResponse, _limit: int | None) -> Path:
-        total = resp.content_length
+        body = Body(resp)  # an encoding it cannot decode fails before any file exists
+        total = body.size
         tmp = str(dest.parent / f".{dest.name}.{secrets.token_hex(6)}.part")
         file: IO[bytes] | None = None
         done = False
         try:
-            out: IO[bytes] = await in_thread(open, tmp, "xb")  # honours the umask, unlike mkstemp
+            out: IO[bytes] = await progress.local(open, tmp, "xb")  # honours the umask
             file = out
             received = 0
             progress(0, total)
-            async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
-                try:
-                    await in_thread(out.write, chunk)
-                except OSError as exc:
-                    progress.keep(exc)
-                    raise
+            while chunk := await body.read_chunk(CHUNK_SIZE):
+                await progress.local(out.write, chunk)
                 received += len(chunk)
                 progress(received, total)
-            await in_thread(_commit, out, tmp, dest)
+            await progress.local(_commit, out, tmp, dest)
             done = True
         finally:
             if not done:
                 _discard(file, tmp)
         return dest
-
-    return read
-
-
-# -- download of several files: multipart/mixed of tar archives -----------------------------
-
-
-def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """Regular files and directories with relative paths inside the archive only."""
-    members = []
-    for member in archive.getmembers():
-        parts = PurePosixPath(member.name).parts
-        if member.name.startswith(("/", "\\")) or ".." in parts:
-            raise tarfile.TarError(f"unsafe path in the downloaded archive: {member.name!r}")
-        if member.isfile() or member.isdir():
-            members.append(member)
-    return members
-
-
-def _extract(tar_path: Path, into: Path) -> None:
-    with tarfile.open(tar_path, "r:*") as archive:
-        members = _safe_members(archive)
-        if hasattr(tarfile, "data_filter"):
-            archive.extractall(into, members=members, filter="data")
-        else:  # pragma: no cover - Python releases before the extraction filters
-            archive.extractall(into, members=members)
-
-
-def _move_into(staging: Path, dest: Path) -> list[Path]:
-    """Move every extracted file into ``dest`` (one ``os.replace`` each); return them."""
-    moved: list[Path] = []
-    if not staging.exists():
-        return moved  # the answer held no parts
-    for root, dirs, files in os.walk(staging):
-        rel = Path(root).relative_to(staging)
-        (dest / rel).mkdir(parents=True, exist_ok=True)
-        dirs.sort()
-        for name in sorted(files):
-            target = dest / rel / name
-            os.replace(Path(root) / name, target)
-            moved.append(target)
-    return moved
-
-
-def archive_extractor(dest: Path, progress: ProgressGuard) -> ResponseReader:
-    """A reader for ``download``: each part of the answer is a tar archive, extracted into
-    ``dest``. Parts are received into a staging directory inside ``dest`` first; files are
-    moved into place only once the whole answer has arrived."""
-
-    async def read(resp: ClientResponse, _limit: int | None) -> list[Path]:
-        staging = Path(await in_thread(tempfile.mkdtemp, prefix=".bai-download-", dir=dest))
-        try:
-            extracted = staging / "files"
-            received = 0
-            reader = MultipartReader(resp.headers, resp.content)
-            index = 0
-            while True:
-                part = await reader.next()
-                if part is None:
-                    break
-                if isinstance(part, MultipartReader):
-                    raise ValueError("unexpected nested multipart part in a download answer")
-                tar_path = staging / f"part-{index}.tar"
-                index += 1
-                file = await in_thread(open, tar_path, "wb")
-                try:
-                    while chunk := await part.read_chunk(CHUNK_SIZE):
-                        await in_thread(file.write, chunk)
-                        received += len(chunk)
-                        progress(received, None)
-                finally:
-                    file.close()  # quick; must run during cancellation too
-                try:
-                    await in_thread(_extract, tar_path, extracted)
-                except (tarfile.TarError, OSError) as exc:
-                    progress.keep(exc)
-                    raise
-                await in_thread(os.unlink, tar_path)
-            return await in_thread(_move_into, extracted, dest)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)  # synchronous: see _discard
 
     return read
 
@@ -478,10 +399,11 @@ class ByteStream:
     # producer side: runs in the stream's own task, inside the transport's call
 
     async def _read(self, resp: ClientResponse, _limit: int | None) -> None:
-        self.size = resp.content_length
+        body = Body(resp)
+        self.size = body.size
         self.content_type = resp.headers.get("Content-Type")
         self._headers.set()
-        async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
+        while chunk := await body.read_chunk(CHUNK_SIZE):
             while len(self._buffer) >= _STREAM_BUFFER:
                 self._space.clear()
                 await self._space.wait()
@@ -528,7 +450,7 @@ class ByteStream:
         if task is not None:
             if not task.done():
                 task.cancel()
-            await asyncio.wait({task})  # raises neither the task's error nor its cancellation
+            await until_done(task)  # the connection is released once this returns
 
     async def aclose(self) -> None:
         """Stop the transfer and release the connection (idempotent)."""

@@ -197,7 +197,7 @@ async def test_bad_sources_and_destinations_fail_before_sending(
         await client.upload(session, "a.txt", io.StringIO("text"))
     with pytest.raises(TypeError, match="upload source must be"):
         await client.upload(session, "a.txt", 12345)  # type: ignore[arg-type]
-    with pytest.raises(NotADirectoryError):
+    with pytest.raises(FileNotFoundError):
         await client.download(session, "a.txt", tmp_path / "no-such-dir")
     with pytest.raises(FileNotFoundError):
         await client.download_single(session, "a.txt", tmp_path / "no-such-dir" / "a.txt")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._http import decode_object
+from .._body import decode_object
 from ..timeouts import USE_DEFAULT, UseDefault
 from ._base import Resource, none_if_absent
 

@@ -44,20 +44,20 @@ from typing import (
 from urllib.parse import quote
 
 from .._abort import AbortSignal
-from .._http import decode_object, discard_body, object_reader
+from .._archive import archive_extractor
+from .._body import decode_object, discard_body, object_reader
 from .._retry import RetryPolicy
 from .._transfer import (
     ByteStream,
     ProgressCallback,
     ProgressGuard,
     UploadSource,
-    archive_extractor,
     check_upload_path,
     file_writer,
     open_byte_stream,
     open_upload,
 )
-from ..errors import ClientError, ServerError
+from ..errors import ServerError
 from ..timeouts import USE_DEFAULT, UseDefault
 from ..types import ExecuteResult, SessionCreated, SessionInfo, SessionLogs
 from ._base import Alias, Api, Resource
@@ -210,13 +210,20 @@ def _files(files: object) -> list[str]:
 
 
 def _single_target(dest: StrPath, file: str) -> Path:
-    """``dest`` itself, or ``dest/<file's name>`` when ``dest`` is a directory."""
+    """``dest`` itself, or ``dest/<file's name>`` when ``dest`` is a directory (as it must be
+    when it ends with a slash: ``"models/"`` never becomes a file named ``models``)."""
     target = Path(dest)
     if target.is_dir():
         name = PurePosixPath(file).name
         if name in ("", ".", ".."):
             raise ValueError(f"cannot derive a file name from {file!r}: pass a file path as dest")
         return target / name
+    if os.fspath(dest).endswith(("/", os.sep)):
+        if target.exists():
+            raise NotADirectoryError(
+                f"the download destination ends with '/' but is not a directory: {dest}"
+            )
+        raise FileNotFoundError(f"the download destination directory does not exist: {dest}")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"the directory of the download destination does not exist: {dest}")
     return target
@@ -225,7 +232,9 @@ def _single_target(dest: StrPath, file: str) -> Path:
 def _existing_dir(dest: StrPath) -> Path:
     target = Path(dest)
     if not target.is_dir():
-        raise NotADirectoryError(f"the download destination is not an existing directory: {dest}")
+        if target.exists():
+            raise NotADirectoryError(f"the download destination is not a directory: {dest}")
+        raise FileNotFoundError(f"the download destination directory does not exist: {dest}")
     return target
 
 
@@ -724,20 +733,18 @@ class Sessions(Resource):
         idle = self._idle(idle_timeout)
         body = await open_upload(path, source, guard)  # a missing file fails before sending
         try:
-            await self._api.send(
-                "POST",
-                lambda c: f"{c.session_prefix}/{ref}/upload",
-                data=body,
-                timeout=timeout,
-                idle_timeout=idle,
-                signal=signal,
-                parameters={"path": path},
-                reader=discard_body,  # the status is the outcome; the body is not needed
+            await guard.run(
+                self._api.send(
+                    "POST",
+                    lambda c: f"{c.session_prefix}/{ref}/upload",
+                    data=body,
+                    timeout=timeout,
+                    idle_timeout=idle,
+                    signal=signal,
+                    parameters={"path": path},
+                    reader=discard_body,  # the status is the outcome; the body is not needed
+                )
             )
-        except ClientError as err:
-            if guard.error is not None:
-                raise guard.error from err
-            raise
         finally:
             await body.close()
 
@@ -799,12 +806,7 @@ class Sessions(Resource):
                 return self._fetch(path, query, body, stream_reader, timeout, idle, signal)
 
             return await open_byte_stream(send, guard)
-        try:
-            return await self._fetch(path, query, body, reader, timeout, idle, signal)
-        except ClientError as err:
-            if guard.error is not None:
-                raise guard.error from err
-            raise
+        return await guard.run(self._fetch(path, query, body, reader, timeout, idle, signal))
 
     @overload
     async def download_single(
