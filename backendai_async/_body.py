@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -157,22 +158,83 @@ class _Inflater:
             raise ValueError(f"the {self._coding} body is truncated")
 
 
+class _ConnectionWatch:
+    """Fails the chunked body being read on a connection when that connection closes first.
+
+    aiohttp's C parser, failing on a chunk of a body after its headers were delivered
+    (invalid chunk framing), closes the connection but never completes the body: a read
+    would wait until a deadline and report a timeout. One watch per connection, on the
+    future aiohttp completes when the connection is lost, turns that into the read error
+    it is. (It also retrieves that future's exception, which would otherwise be logged.)
+    """
+
+    __slots__ = ("_protocol", "content")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = weakref.ref(protocol)  # weak: the protocol is this watch's key
+        self.content: Any = None  # the StreamReader of the body being read, if any
+
+    def __call__(self, closed: asyncio.Future[None]) -> None:
+        if not closed.cancelled():
+            closed.exception()
+        content, self.content = self.content, None
+        if content is None or content.is_eof() or content.exception() is not None:
+            return
+        protocol = self._protocol()
+        why = None if protocol is None else protocol.exception()
+        detail = f": {getattr(why, 'message', why)}" if why is not None else ""
+        content.set_exception(
+            aiohttp.ClientPayloadError(f"the connection closed before the body ended{detail}")
+        )
+
+
+_WATCHES: weakref.WeakKeyDictionary[Any, _ConnectionWatch] = weakref.WeakKeyDictionary()
+
+
+def _watch(resp: ClientResponse) -> tuple[Any, _ConnectionWatch | None]:
+    """The connection's protocol, and its watch for a chunked body (None otherwise)."""
+    connection = resp.connection
+    protocol = None if connection is None else connection.protocol
+    if protocol is None or "Transfer-Encoding" not in resp.headers:
+        return protocol, None
+    watch = _WATCHES.get(protocol)
+    if watch is None:
+        closed = protocol.closed
+        if closed is None:  # already lost: a read raises at once
+            return protocol, None
+        watch = _WATCHES[protocol] = _ConnectionWatch(protocol)
+        closed.add_done_callback(watch)
+    watch.content = resp.content
+    return protocol, watch
+
+
 class Body:
     """One response's body as the sender meant it: decoded, checked complete, in pieces.
 
     ``size`` is the decoded size when known (no content coding and a ``Content-Length``).
-    An unsupported content coding raises here, before anything is read.
+    An unsupported content coding raises here, before anything is read. ``decode=False``
+    reads the raw bytes (still checked complete), for a body whose content cannot matter.
     """
 
-    __slots__ = ("_coding", "_ended", "_inflater", "_received", "_resp", "size")
+    __slots__ = (
+        "_coding",
+        "_ended",
+        "_inflater",
+        "_protocol",
+        "_received",
+        "_resp",
+        "_watch",
+        "size",
+    )
 
-    def __init__(self, resp: ClientResponse) -> None:
+    def __init__(self, resp: ClientResponse, *, decode: bool = True) -> None:
         self._resp = resp
-        self._coding = _coding_of(resp)
+        self._coding = _coding_of(resp) if decode else None
         self._inflater = None if self._coding is None else _Inflater(self._coding)
         self.size = resp.content_length if self._coding is None and _has_body(resp) else None
         self._received = 0
         self._ended = False
+        self._protocol, self._watch = _watch(resp)
 
     def error(self, problem: str) -> ResponseError:
         """A ``ResponseError`` naming this answer (for readers that find its content broken)."""
@@ -188,7 +250,12 @@ class Body:
                 if out:
                     return out
                 continue
-            raw = await content.read(size if inflater is None else _RAW_PIECE)
+            try:
+                raw = await content.read(size if inflater is None else _RAW_PIECE)
+            except RuntimeError:  # aiohttp's "Connection closed." (a body it left unended)
+                if self._protocol is None or self._protocol.connected:
+                    raise
+                raise self.error("the connection closed before the body ended") from None
             if not raw:
                 self._end()
                 break
@@ -231,6 +298,8 @@ class Body:
 
     def _end(self) -> None:
         self._ended = True
+        if self._watch is not None:
+            self._watch.content = None
         _check_length(self._resp, self._received)
         if self._inflater is not None:
             try:
@@ -288,10 +357,9 @@ def object_reader(shape: Callable[[dict[str, Any]], T]) -> ResponseReader:
 async def discard_body(resp: ClientResponse, limit: int | None) -> None:
     """Read and drop the body, still checking it arrived whole: for calls whose outcome is
     the status alone (uploads). It is not decoded: its content cannot matter."""
-    received = 0
-    while piece := await resp.content.read(_RAW_PIECE):
-        received += len(piece)
-    _check_length(resp, received)
+    body = Body(resp, decode=False)
+    while await body.read_chunk(_RAW_PIECE):
+        pass
 
 
 async def read_error_body(resp: ClientResponse) -> Any:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import os
 import struct
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -89,6 +91,11 @@ def zero_bomb(mib: int, coding: str = "gzip") -> bytes:
         crc = zlib.crc32(block, crc)
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     return header + stream + struct.pack("<II", crc, (mib << 20) & 0xFFFFFFFF)
+
+
+def names(directory: Path) -> list[str]:
+    """The sorted names in ``directory`` (what a failed transfer must not have added to)."""
+    return sorted(os.listdir(directory))
 
 
 def compress(data: bytes, coding: str) -> bytes:

@@ -24,7 +24,7 @@ from backendai_async._body import ERROR_BODY_LIMIT
 from backendai_async._transfer import CHUNK_SIZE
 
 from .conftest import acquired_connections
-from .rawhttp import RawServer, answer, chunked, compress, sends, zero_bomb
+from .rawhttp import RawServer, answer, chunked, compress, names, sends, zero_bomb
 
 MiB = 1 << 20
 LIMIT = 1 * MiB
@@ -128,7 +128,7 @@ async def test_a_download_of_a_bomb_to_a_file_stays_flat(tmp_path: Path) -> None
         with traced("file gzip") as peak:
             path = await client.download_single("sess", "zeros.bin", tmp_path / "zeros.bin")
     assert path.stat().st_size == STREAM_MIB * MiB
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["zeros.bin"]
+    assert names(tmp_path) == ["zeros.bin"]
     assert peak[0] < 4 * MiB, f"peak {peak[0] / MiB:.1f} MiB"
 
 
@@ -151,7 +151,10 @@ async def test_a_gzip_encoded_archive_download_is_decoded_and_stays_flat(tmp_pat
         + tar
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    headers = {"Content-Type": f'multipart/mixed; boundary="{boundary}"', "Content-Encoding": "gzip"}
+    headers = {
+        "Content-Type": f'multipart/mixed; boundary="{boundary}"',
+        "Content-Encoding": "gzip",
+    }
     data = answer("200 OK", headers, compress(multipart, "gzip"))
     del tar, multipart
     async with RawServer(sends(data)) as srv, srv.client(max_response_size=LIMIT) as client:
@@ -160,7 +163,7 @@ async def test_a_gzip_encoded_archive_download_is_decoded_and_stays_flat(tmp_pat
             written = await client.download("sess", ["zeros.bin"], tmp_path)
     assert written == [tmp_path / "zeros.bin"]
     assert written[0].stat().st_size == size
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["zeros.bin"]
+    assert names(tmp_path) == ["zeros.bin"]
     assert peak[0] < 6 * MiB, f"peak {peak[0] / MiB:.1f} MiB"
 
 
@@ -173,9 +176,9 @@ async def test_encoded_json_answers_decode(coding: str, framing: str) -> None:
     payload = b'{"role": "user", "pad": "' + b"ab" * 100_000 + b'"}'
     body = payload if coding == "identity" else compress(payload, coding.replace("x-", ""))
     headers = {"Content-Type": "application/json", "Content-Encoding": HEADER.get(coding, coding)}
-    async with RawServer(sends(framed("200 OK", headers, body, framing))) as srv:
-        async with srv.client() as client:
-            result = await client.request("GET", "/auth/role")
+    data = framed("200 OK", headers, body, framing)
+    async with RawServer(sends(data)) as srv, srv.client() as client:
+        result = await client.request("GET", "/auth/role")
     assert result == {"role": "user", "pad": "ab" * 100_000}
     for seen in srv.requests:  # the probe and the call ask only for what the SDK decodes
         assert seen.headers["accept-encoding"] == "gzip, deflate"

@@ -20,12 +20,11 @@ from typing import Any
 
 import pytest
 
-from backendai_async import Client, ClientError, ErrorType, ResponseError, ServerError
-from backendai_async import _archive
+from backendai_async import Client, ClientError, ErrorType, ResponseError, ServerError, _archive
 from backendai_async.testing import BackendAITestServer, Fault
 
 from .conftest import acquired_connections
-from .rawhttp import RawServer, answer, chunked, compress, sends
+from .rawhttp import RawServer, answer, chunked, compress, names, sends
 
 BOUNDARY = "xYz0123"
 MULTIPART = f'multipart/mixed; boundary="{BOUNDARY}"'
@@ -73,16 +72,24 @@ def broken(kind: str, body: bytes, content_type: str) -> bytes:
     ct = {"Content-Type": content_type}
     gz = compress(body, "gzip")
     if kind == "101 Switching Protocols":
-        return answer("101 Switching Protocols", {"Upgrade": "x", "Connection": "Upgrade"}, b"", False)
+        return answer(
+            "101 Switching Protocols", {"Upgrade": "x", "Connection": "Upgrade"}, b"", False
+        )
     if kind == "truncated gzip":
         return answer("200 OK", {**ct, "Content-Encoding": "gzip"}, gz[: len(gz) // 2])
     if kind == "corrupt gzip":
         middle = len(gz) // 2
-        return answer("200 OK", {**ct, "Content-Encoding": "gzip"}, gz[:middle] + b"\xff" * 64 + gz[middle + 64 :])
+        return answer(
+            "200 OK",
+            {**ct, "Content-Encoding": "gzip"},
+            gz[:middle] + b"\xff" * 64 + gz[middle + 64 :],
+        )
     if kind == "gzip checksum wrong":
         return answer("200 OK", {**ct, "Content-Encoding": "gzip"}, gz[:-8] + b"\0" * 8)
     if kind == "data after the deflate stream":
-        return answer("200 OK", {**ct, "Content-Encoding": "deflate"}, compress(body, "deflate") + b"junk")
+        return answer(
+            "200 OK", {**ct, "Content-Encoding": "deflate"}, compress(body, "deflate") + b"junk"
+        )
     if kind == "brotli not asked for":
         return answer("200 OK", {**ct, "Content-Encoding": "br"}, body)
     if kind == "two stacked codings":
@@ -94,9 +101,11 @@ def broken(kind: str, body: bytes, content_type: str) -> bytes:
         return head + chunked(body[:1000], body[1000:3000], end=False)
     if kind == "invalid chunk size":
         head = answer("200 OK", {**ct, "Transfer-Encoding": "chunked"}, b"", False)
-        return head + chunked(body[:1000]) [:-5] + b"zz\r\nbad\r\n0\r\n\r\n"
+        return head + chunked(body[:1000])[:-5] + b"zz\r\nbad\r\n0\r\n\r\n"
     if kind == "malformed header line":
-        return answer("200 OK", ct, body).replace(b"\r\n\r\n", b"\r\nthis is not a header\r\n\r\n", 1)
+        return answer("200 OK", ct, body).replace(
+            b"\r\n\r\n", b"\r\nthis is not a header\r\n\r\n", 1
+        )
     raise AssertionError(kind)
 
 
@@ -132,7 +141,9 @@ async def _read(client: Client, reader: str, target: Path) -> Any:
 async def test_a_broken_answer_is_a_response_error_and_leaves_nothing(
     kind: str, reader: str, tmp_path: Path
 ) -> None:
-    body, ctype = (ARCHIVE_BODY, MULTIPART) if reader == "archive" else (JSON_BODY, "application/json")
+    body, ctype = (
+        (ARCHIVE_BODY, MULTIPART) if reader == "archive" else (JSON_BODY, "application/json")
+    )
     async with RawServer(sends(broken(kind, body, ctype))) as srv, srv.client() as client:
         await client.get_manager_version()
         with pytest.raises(ClientError) as info:
@@ -144,14 +155,18 @@ async def test_a_broken_answer_is_a_response_error_and_leaves_nothing(
     assert err.type is ErrorType.ERR_RESPONSE
     assert err.message.startswith("reading response has failed"), err.message
     assert err.status in (None, 101, 200), err.status  # never aiohttp's internal 400
-    assert list(tmp_path.iterdir()) == []  # no file, no temporary file, no staging directory
+    assert names(tmp_path) == []  # no file, no temporary file, no staging directory
 
 
 async def test_the_same_answers_whole_succeed_for_every_reader(tmp_path: Path) -> None:
     """The control: the bodies of the broken answers above, sent whole, are fine."""
     for reader in READERS:
-        body, ctype = (ARCHIVE_BODY, MULTIPART) if reader == "archive" else (JSON_BODY, "application/json")
-        data = answer("200 OK", {"Content-Type": ctype, "Content-Encoding": "gzip"}, compress(body, "gzip"))
+        body, ctype = (
+            (ARCHIVE_BODY, MULTIPART) if reader == "archive" else (JSON_BODY, "application/json")
+        )
+        data = answer(
+            "200 OK", {"Content-Type": ctype, "Content-Encoding": "gzip"}, compress(body, "gzip")
+        )
         target = tmp_path / reader
         target.mkdir()
         async with RawServer(sends(data)) as srv, srv.client() as client:
@@ -161,13 +176,17 @@ async def test_the_same_answers_whole_succeed_for_every_reader(tmp_path: Path) -
         elif reader == "stream":
             assert result == JSON_BODY
         else:
-            assert (target / "out.txt").read_bytes() == (b"x" * 5000 if reader == "archive" else JSON_BODY)
+            assert (target / "out.txt").read_bytes() == (
+                b"x" * 5000 if reader == "archive" else JSON_BODY
+            )
 
 
 async def test_a_continue_before_the_answer_is_not_an_answer_but_the_final_one_is(
     tmp_path: Path,
 ) -> None:
-    data = b"HTTP/1.1 100 Continue\r\n\r\n" + answer("200 OK", {"Content-Type": "text/plain"}, b"whole")
+    data = b"HTTP/1.1 100 Continue\r\n\r\n" + answer(
+        "200 OK", {"Content-Type": "text/plain"}, b"whole"
+    )
     async with RawServer(sends(data)) as srv, srv.client() as client:
         path = await client.download_single("sess", "f.txt", tmp_path / "f.txt")
     assert path.read_bytes() == b"whole"
@@ -203,9 +222,9 @@ def extraction(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 
 async def _download_answer(data: bytes, dest: Path, content_type: str = MULTIPART) -> Any:
-    async with RawServer(sends(answer("200 OK", {"Content-Type": content_type}, data))) as srv:
-        async with srv.client() as client:
-            return await client.download("sess", ["a"], dest)
+    raw = answer("200 OK", {"Content-Type": content_type}, data)
+    async with RawServer(sends(raw)) as srv, srv.client() as client:
+        return await client.download("sess", ["a"], dest)
 
 
 @pytest.mark.parametrize("name", list(ARCHIVE_BREAKS))
@@ -219,9 +238,9 @@ async def test_a_broken_or_unsafe_archive_is_a_response_error_and_writes_nothing
         await _download_answer(ARCHIVE_BREAKS[name](), dest)
     assert isinstance(info.value, ResponseError), repr(info.value)
     assert not isinstance(info.value.__cause__, tarfile.TarError)
-    assert sorted(p.name for p in dest.iterdir()) == ["kept.txt"]  # no staging left either
+    assert names(dest) == ["kept.txt"]  # no staging left either
     assert (dest / "kept.txt").read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest"]  # nothing went beside it
+    assert names(tmp_path) == ["dest"]  # nothing went beside it
 
 
 async def test_links_and_devices_in_an_archive_are_skipped(extraction: str, tmp_path: Path) -> None:
@@ -234,7 +253,7 @@ async def test_links_and_devices_in_an_archive_are_skipped(extraction: str, tmp_
     )
     written = await _download_answer(multipart(tar), tmp_path)
     assert written == [tmp_path / "real.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["real.txt"]
+    assert names(tmp_path) == ["real.txt"]
 
 
 async def test_a_symlink_already_in_dest_is_not_followed_outside(
@@ -248,11 +267,13 @@ async def test_a_symlink_already_in_dest_is_not_followed_outside(
     tar = tar_of(("sub", None), ("sub/evil.txt", b"escaped"), ("fine.txt", b"f"))
     with pytest.raises(ResponseError, match="outside"):
         await _download_answer(multipart(tar), dest)
-    assert list(outside.iterdir()) == []
-    assert sorted(p.name for p in dest.iterdir()) == ["sub"]  # fine.txt not moved either
+    assert names(outside) == []
+    assert names(dest) == ["sub"]  # fine.txt not moved either
 
 
-async def test_a_symlink_in_dest_pointing_inside_it_is_fine(extraction: str, tmp_path: Path) -> None:
+async def test_a_symlink_in_dest_pointing_inside_it_is_fine(
+    extraction: str, tmp_path: Path
+) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to(tmp_path / "real")
     written = await _download_answer(multipart(tar_of(("alias/x.txt", b"x"))), tmp_path)
@@ -277,13 +298,21 @@ async def test_an_existing_symlink_file_in_dest_is_replaced_not_written_through(
 async def test_an_answer_that_is_not_multipart_is_a_response_error(tmp_path: Path) -> None:
     with pytest.raises(ResponseError, match="multipart"):
         await _download_answer(b"{}", tmp_path, "application/json")
-    assert list(tmp_path.iterdir()) == []
+    assert names(tmp_path) == []
 
 
 async def test_parts_without_lengths_and_several_parts_extract(tmp_path: Path) -> None:
-    data = multipart(tar_of(("a.txt", b"a"), ("d", None), ("d/b.txt", b"b")), tar_of(("c.txt", b"c")), lengths=False)
+    data = multipart(
+        tar_of(("a.txt", b"a"), ("d", None), ("d/b.txt", b"b")),
+        tar_of(("c.txt", b"c")),
+        lengths=False,
+    )
     written = await _download_answer(b"preamble\r\n" + data + b"epilogue", tmp_path)
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == ["a.txt", "c.txt", "d/b.txt"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "a.txt",
+        "c.txt",
+        "d/b.txt",
+    ]
 
 
 # -- destinations ---------------------------------------------------------------------------
@@ -342,4 +371,4 @@ async def test_a_500_with_a_broken_body_stays_a_server_error(tmp_path: Path) -> 
         with pytest.raises(ServerError) as info:
             await client.download_single("sess", "f", tmp_path / "f")
     assert info.value.status == 500
-    assert list(tmp_path.iterdir()) == []
+    assert names(tmp_path) == []
