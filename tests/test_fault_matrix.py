@@ -26,6 +26,7 @@ from backendai_async import Client, ClientConfig, ClientError, ErrorType, Timeou
 from backendai_async.testing import BackendAITestServer, Fault
 
 from .conftest import acquired_connections
+from .rawhttp import compress, zero_bomb
 
 SESSION = "matrix-sess"
 FILE = "data.bin"
@@ -136,6 +137,60 @@ CASES = [
         _all(SERVER),
         dict.fromkeys(OPS, "clock skew"),
         setup=lambda srv: setattr(srv, "clock_offset", 3600.0),
+    ),
+    Case(
+        "gzip bomb over the configured limit",
+        {"json": RESP, "download": OK, "upload": OK},
+        {"json": "max_response_size"},
+        lambda p: Fault(
+            path=p,
+            body=zero_bomb(8),  # 8 MiB of zeros in about 8 KiB of gzip
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        ),
+        max_size=10_000,
+    ),
+    Case(
+        "corrupt gzip body",
+        {"json": RESP, "download": RESP, "upload": OK},
+        {"json": "corrupt", "download": "corrupt"},
+        lambda p: Fault(
+            path=p,
+            body=b"\x1f\x8b\x08\x00" + b"garbage" * 100,
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        ),
+    ),
+    Case(
+        "truncated gzip body",
+        {"json": RESP, "download": RESP, "upload": OK},
+        {"json": "truncated", "download": "truncated"},
+        lambda p: Fault(
+            path=p,
+            body=compress(b'{"k": "' + b"v" * 100_000 + b'"}', "gzip")[:-40],
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        ),
+    ),
+    Case(
+        "encoding not asked for (br)",
+        {"json": RESP, "download": RESP, "upload": OK},
+        {"json": "does not decode", "download": "does not decode"},
+        lambda p: Fault(
+            path=p, body=b"{}", content_type="application/json", headers={"Content-Encoding": "br"}
+        ),
+    ),
+    Case(
+        "500 with a corrupt gzip body",
+        _all(SERVER),
+        dict.fromkeys(OPS, "500 Internal Server Error"),
+        lambda p: Fault(
+            path=p,
+            status=500,
+            body=b"\x1f\x8bnot gzip",
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        ),
     ),
     Case(
         "body over the configured limit",
