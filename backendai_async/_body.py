@@ -32,10 +32,8 @@ __all__ = [
     "decode_body",
     "decode_object",
     "discard_body",
-    "is_json",
     "read_error_body",
     "read_limited",
-    "response_error",
 ]
 
 T = TypeVar("T")
@@ -49,7 +47,7 @@ _RAW_PIECE: Final = 64 * 1024  # compressed bytes read at once
 _CODINGS: Final = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
 
 
-def response_error(resp: ClientResponse, problem: str) -> ResponseError:
+def _response_error(resp: ClientResponse, problem: str) -> ResponseError:
     """A ``ResponseError`` for an answer whose status arrived but whose body is unusable."""
     return ResponseError(
         f"reading response has failed: {problem}",
@@ -59,7 +57,7 @@ def response_error(resp: ClientResponse, problem: str) -> ResponseError:
     )
 
 
-def is_json(media_type: str) -> bool:
+def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
@@ -76,7 +74,7 @@ def _check_length(resp: ClientResponse, received: int) -> None:
         and _has_body(resp)
         and "Transfer-Encoding" not in resp.headers
     ):
-        raise response_error(
+        raise _response_error(
             resp, f"the body has {received} bytes where Content-Length announced {announced}"
         )
 
@@ -93,7 +91,7 @@ def _coding_of(resp: ClientResponse) -> str | None:
         return None
     if len(codings) == 1 and codings[0] in _CODINGS:
         return _CODINGS[codings[0]]
-    raise response_error(
+    raise _response_error(
         resp,
         f"the body is encoded as {', '.join(codings)!r}, which the SDK does not decode "
         f"(it asks for Accept-Encoding: {ACCEPT_ENCODING})",
@@ -199,8 +197,8 @@ def _watch(resp: ClientResponse) -> tuple[Any, _ConnectionWatch | None]:
         return protocol, None
     watch = _WATCHES.get(protocol)
     if watch is None:
-        closed = protocol.closed
-        if closed is None:  # already lost: a read raises at once
+        closed = getattr(protocol, "closed", None)
+        if closed is None:  # already lost (a read raises at once), or an older aiohttp
             return protocol, None
         watch = _WATCHES[protocol] = _ConnectionWatch(protocol)
         closed.add_done_callback(watch)
@@ -238,7 +236,7 @@ class Body:
 
     def error(self, problem: str) -> ResponseError:
         """A ``ResponseError`` naming this answer (for readers that find its content broken)."""
-        return response_error(self._resp, problem)
+        return _response_error(self._resp, problem)
 
     async def read_chunk(self, size: int = _PIECE) -> bytes:
         """Up to ``size`` decoded bytes; ``b""`` once the body ended, whole."""
@@ -322,7 +320,7 @@ async def decode_body(resp: ClientResponse, limit: int | None) -> Any:
     if not data:
         return None
     media_type = resp.content_type
-    if is_json(media_type):
+    if _is_json(media_type):
         return json.loads(data)
     if media_type.startswith("text/"):
         return data.decode(resp.charset or "utf-8", "replace")
@@ -367,7 +365,7 @@ async def read_error_body(resp: ClientResponse) -> Any:
     the status is the error, the body only detail (so a 500 stays a 500)."""
     try:
         raw = await read_limited(resp, ERROR_BODY_LIMIT)
-        if raw and is_json(resp.content_type):
+        if raw and _is_json(resp.content_type):
             return json.loads(raw)
         if raw:
             return raw.decode(resp.charset or "utf-8", "replace")
