@@ -190,11 +190,11 @@ _WATCHES: weakref.WeakKeyDictionary[Any, _ConnectionWatch] = weakref.WeakKeyDict
 
 
 def _watch(resp: ClientResponse) -> tuple[Any, _ConnectionWatch | None]:
-    """The connection's protocol, and its watch for a chunked body (None otherwise)."""
+    """The protocol of a chunked body's connection, and its watch (None when lost)."""
     connection = resp.connection
     protocol = None if connection is None else connection.protocol
-    if protocol is None or "Transfer-Encoding" not in resp.headers:
-        return protocol, None
+    if protocol is None:
+        return None, None
     watch = _WATCHES.get(protocol)
     if watch is None:
         closed = getattr(protocol, "closed", None)
@@ -227,12 +227,17 @@ class Body:
 
     def __init__(self, resp: ClientResponse, *, decode: bool = True) -> None:
         self._resp = resp
-        self._coding = _coding_of(resp) if decode else None
-        self._inflater = None if self._coding is None else _Inflater(self._coding)
-        self.size = resp.content_length if self._coding is None and _has_body(resp) else None
+        headers = resp.headers
+        coding = _coding_of(resp) if decode and "Content-Encoding" in headers else None
+        self._coding = coding
+        self._inflater = None if coding is None else _Inflater(coding)
+        self.size = resp.content_length if coding is None and _has_body(resp) else None
         self._received = 0
         self._ended = False
-        self._protocol, self._watch = _watch(resp)
+        self._protocol: Any = None
+        self._watch: _ConnectionWatch | None = None
+        if "Transfer-Encoding" in headers:  # only a chunked body can be left unended
+            self._protocol, self._watch = _watch(resp)
 
     def error(self, problem: str) -> ResponseError:
         """A ``ResponseError`` naming this answer (for readers that find its content broken)."""
@@ -277,11 +282,6 @@ class Body:
             raise self.error(
                 f"response body of {self.size} bytes exceeds max_response_size ({limit} bytes)"
             )
-        if self._inflater is None and self.size is not None:
-            data = await self._resp.read()  # the length is known and within the limit
-            self._received = len(data)
-            self._end()
-            return data
         step = _PIECE if limit is None else min(_PIECE, limit + 1)
         pieces: list[bytes] = []
         total = 0
@@ -308,6 +308,18 @@ class Body:
 
 async def read_limited(resp: ClientResponse, limit: int | None) -> bytes:
     """The whole decoded body, refusing (ResponseError) to hold more than ``limit`` bytes."""
+    headers = resp.headers
+    length = resp.content_length
+    if (
+        length is not None
+        and (limit is None or length <= limit)
+        and "Content-Encoding" not in headers
+        and "Transfer-Encoding" not in headers
+    ):  # the common answer: plain, its length known and within the limit
+        data = await resp.read()
+        if len(data) != length:
+            _check_length(resp, len(data))
+        return data
     return await Body(resp).read_all(limit)
 
 
