@@ -26,9 +26,10 @@ from urllib.parse import quote, urlencode
 from aiohttp import ClientResponse, payload
 from yarl import URL
 
-from ._http import decode_object
+from ._body import decode_object
 from ._retry import RetryPolicy
-from ._transfer import CHUNK_SIZE, ProgressGuard, UploadSource, _remaining, in_thread
+from ._threads import in_thread
+from ._transfer import CHUNK_SIZE, ProgressGuard, UploadSource, _remaining
 from .errors import ClientError, RequestError, RequestTimeoutError, ResponseError, ServerError
 
 __all__ = [
@@ -157,9 +158,13 @@ def _checked(chunk: object) -> bytes | bytearray | memoryview:
     return chunk
 
 
+def _temporary_file() -> IO[bytes]:
+    return tempfile.TemporaryFile("w+b", prefix="backendai-upload-")
+
+
 async def _spool(iterable: AsyncIterable[bytes]) -> _FileSource:
     """Copy an iterable of unknown length into an anonymous temporary file (then resumable)."""
-    file: IO[bytes] = await in_thread(tempfile.TemporaryFile, "w+b", prefix="backendai-upload-")
+    file: IO[bytes] = await in_thread(_temporary_file)
     size = 0
     try:
         async for chunk in iterable:
