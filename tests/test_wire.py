@@ -106,6 +106,23 @@ async def test_an_unknown_access_key_is_refused(
         await client.request("GET", "/auth/role")
 
 
+async def test_the_agent_signature_ends_the_user_agent_the_server_sees(
+    server: BackendAITestServer,
+) -> None:
+    # The JS SDK's mangleUserAgentSignature(): "<client name and version>; <agentSignature>".
+    cfg = ClientConfig(server.access_key, server.secret_key, str(server.endpoint))
+    async with Client(cfg, "my-app/1.2") as client:
+        await client.request("GET", f"{ECHO}/ua")
+        assert client.user_agent.endswith("; my-app/1.2")
+        assert client.user_agent.startswith("Backend.AI Client for Python")
+    assert server.requests[-1].headers["User-Agent"] == client.user_agent
+    assert server.requests[-1].auth_ok is True
+    async with Client(cfg) as plain:
+        await plain.request("GET", f"{ECHO}/ua")
+    assert server.requests[-1].headers["User-Agent"] == plain.user_agent
+    assert ";" not in plain.user_agent
+
+
 async def test_user_middlewares_run_outside_the_signer(
     make_client: ClientFactory, server: BackendAITestServer
 ) -> None:
