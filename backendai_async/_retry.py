@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from .errors import ClientError, RequestError, RequestTimeoutError, ServerError
+from .errors import ClientError, RequestError, RequestTimeoutError, ResponseError, ServerError
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -27,6 +27,7 @@ __all__ = [
     "RetryPolicy",
     "backoff",
     "parse_retry_after",
+    "reconnect_delay",
     "retry_delay",
 ]
 
@@ -142,3 +143,33 @@ def retry_delay(
             return None
         return max(asked, MIN_DELAY)
     return None
+
+
+def reconnect_delay(
+    error: ClientError | None, failures: int, hint_ms: int | None, base: float
+) -> float | None:
+    """How long an event stream waits before reconnecting, or None if ``error`` is final.
+
+    ``error`` is why the connection ended (None: the server closed it); ``failures`` counts
+    the consecutive connections that delivered nothing (1 for the first); ``hint_ms`` is the
+    server's ``retry:`` field, which replaces ``base`` as the first delay. The delay doubles
+    per failure, capped at :data:`MAX_RETRY_AFTER`. A broken or silent connection, a refused
+    one, a cut answer and 429/502/503/504 are worth another connection; our own deadline,
+    aborts, other statuses and answers that are not an event stream are not.
+    """
+    if isinstance(error, RequestError):
+        if not error.retryable:
+            return None
+    elif isinstance(error, RequestTimeoutError):
+        if error.phase not in ("read", "connect"):
+            return None
+    elif isinstance(error, ServerError):
+        if error.status not in RETRY_STATUSES:
+            return None
+        if error.retry_after is not None:
+            return None if error.retry_after > MAX_RETRY_AFTER else error.retry_after
+    elif error is not None and not isinstance(error, ResponseError):
+        return None
+    first = hint_ms / 1000 if hint_ms is not None else base
+    delay: float = min(first * 2.0 ** (failures - 1), MAX_RETRY_AFTER)
+    return delay

@@ -30,9 +30,10 @@ from ._secrets import redact
 from .config import ClientConfig, ConnectionMode, check_header_text
 from .errors import ClientClosedError, ResponseError, ServerError
 from .middleware import VERSION_HEADER, HmacSigner, OwnOriginCredentials
-from .resources._base import Namespace
+from .resources._base import Alias, Namespace
 from .resources.account import AccountAliases
 from .resources.auth import AuthAliases
+from .resources.events import Events as _Events
 from .resources.sessions import SessionAliases
 from .timeouts import USE_DEFAULT, UseDefault
 from .types import ServerVersion
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from .resources.domains import Domains
     from .resources.edu_app import EduApp
     from .resources.enterprise import Enterprise
+    from .resources.events import Events
     from .resources.groups import Groups
     from .resources.images import Images
     from .resources.keypairs import KeyPairs
@@ -196,6 +198,8 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
     # -- end of administration objects --
     compute_session: Namespace[ComputeSession] = Namespace(".compute_sessions", "ComputeSession")
     vfolder: Namespace[VFolder] = Namespace(".vfolders", "VFolder")
+    events: Namespace[Events] = Namespace(".events", "Events")
+    session_events = Alias("events", _Events.session_events)
 
     def __init__(
         self,

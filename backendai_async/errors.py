@@ -26,6 +26,7 @@ __all__ = [
     "RequestTimeoutError",
     "ResponseError",
     "ServerError",
+    "SessionStateError",
     "UnderlyingError",
     "UnknownError",
     "UnsupportedFeatureError",
@@ -172,6 +173,20 @@ def graphql_message(errors: list[dict[str, Any]]) -> str:
     text = first if isinstance(first, str) and first else "GraphQL error"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"GraphQL error: {text}{more}"
+
+
+class SessionStateError(ClientError):
+    """A session ended in a state other than the one waited for (``sessions.wait``).
+
+    ``state`` is where it ended (``ERROR``, ``CANCELLED``, ``TERMINATED``), ``expected`` the
+    statuses waited for, ``info`` the last session info seen (None if there was none).
+    """
+
+    type = ErrorType.ERR_SERVER
+    default_problem = PROBLEM_BASE + "client-session-state-error"
+    state: str = ""
+    expected: tuple[str, ...] = ()
+    info: Any = None
 
 
 class ResponseError(ClientError):

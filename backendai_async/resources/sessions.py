@@ -47,6 +47,7 @@ from .._abort import AbortSignal
 from .._archive import archive_extractor
 from .._body import decode_object, discard_body, object_reader
 from .._retry import RetryPolicy
+from .._session_wait import DEFAULT_POLL_INTERVAL, WAIT_TIMEOUT, check_statuses, wait_for_status
 from .._transfer import (
     ByteStream,
     ProgressCallback,
@@ -62,6 +63,7 @@ from ..timeouts import USE_DEFAULT, UseDefault
 from ..types import ExecuteResult, SessionCreated, SessionInfo, SessionLogs
 from ._base import Alias, Api, Resource
 from ._resources_map import PreparedResources, SessionResources, prepare_resources
+from .events import Events
 
 if TYPE_CHECKING:
     from .._compat import Compat
@@ -276,6 +278,14 @@ def _created(body: dict[str, Any]) -> SessionCreated:
 
 
 _read_created = object_reader(_created)
+
+
+def _looks_like_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_deprecated_get(err: ServerError) -> bool:
@@ -527,6 +537,50 @@ class Sessions(Resource):
             params=[("path", path)],
             json={"path": path},
             timeout=timeout,
+            signal=signal,
+        )
+
+    async def wait(
+        self,
+        session_id: str,
+        status_or_statuses: str | Sequence[str],
+        timeout: float | None = WAIT_TIMEOUT,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        owner_key: str | None = None,
+        signal: AbortSignal | None = None,
+    ) -> Any:
+        """Wait until the session's status is one of ``status_or_statuses``; its info then.
+
+        Follows the session's events and confirms each with :meth:`get_info`, which also
+        runs every ``poll_interval`` seconds (the fallback when events are unavailable).
+        Raises :class:`~backendai_async.SessionStateError` when the session ends (ERROR,
+        CANCELLED, TERMINATED) elsewhere, ``RequestTimeoutError`` after ``timeout`` (300 s;
+        None: no limit). A session that disappears (26.x forgets terminated sessions) ends
+        as TERMINATED, or as the terminal state its last event announced.
+        """
+        _segment(session_id)
+        targets = check_statuses(status_or_statuses)
+        if isinstance(poll_interval, bool) or not (
+            isinstance(poll_interval, (int, float)) and poll_interval > 0
+        ):
+            raise ValueError(f"poll_interval must be positive seconds, got {poll_interval!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
+        by_id = _looks_like_uuid(session_id)
+        events = Events(self._api)
+        return await wait_for_status(
+            self._api.scoped,
+            session_id,
+            targets,
+            get_info=lambda: self.get_info(session_id, owner_key),
+            subscribe=lambda: events.session_events(
+                None if by_id else session_id,
+                session_id if by_id else None,
+                owner_access_key=owner_key,
+            ),
+            timeout=timeout,
+            poll_interval=float(poll_interval),
             signal=signal,
         )
 

@@ -541,6 +541,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     from ._agents import register_agent_fields
     from ._announcements import register_announcement_routes
     from ._etcd import register_etcd_routes
+    from ._events import register_event_routes
     from ._gql_sessions import register_session_fields
     from ._graphql import register_graphql_routes
     from ._maintenance import register_maintenance_routes
@@ -595,6 +596,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_plugin_routes,
         register_account_routes,
         register_vfolder_routes,
+        register_event_routes,
     )
     for install in builtin:
         install(app, state)

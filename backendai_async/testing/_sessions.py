@@ -128,6 +128,9 @@ class UploadRecord:
     size: int
 
 
+StatusListener = Callable[[FakeSession, "str | None", str, str], None]
+
+
 class SessionStore:
     """All session state of one fake manager; tests may inspect and change it.
 
@@ -147,7 +150,26 @@ class SessionStore:
         self.groups: set[str] = {"default"}
         self.auto_start = True
         self.uploads: list[UploadRecord] = []
+        self.listeners: list[StatusListener] = []
+        """Called as ``listener(session, old_status, new_status, reason)`` on every change
+        (``old_status`` None for a new session); the event streams follow them."""
         self._root: Path | None = None
+
+    def set_status(self, session: FakeSession, status: str, reason: str = "") -> None:
+        """Move a session to ``status`` (tests drive the lifecycle: PENDING -> RUNNING ...).
+
+        A session reaching RUNNING gets its service ports and start log, as on creation.
+        """
+        old = session.status
+        session.status = status
+        if status == "RUNNING" and old != "RUNNING":
+            session.service_ports = [dict(p) for p in _DEFAULT_PORTS]
+            session.logs.append(f"session {session.name} started\n")
+        self.notify(session, old, status, reason)
+
+    def notify(self, session: FakeSession, old: str | None, new: str, reason: str = "") -> None:
+        for listener in list(self.listeners):
+            listener(session, old, new, reason)
 
     @property
     def root(self) -> Path:
@@ -563,6 +585,7 @@ async def _create_session(request: web.Request, params: dict[str, Any]) -> web.R
         logs=[f"session {params['name']} started\n"] if running else [],
     )
     store.sessions[session_id] = session
+    store.notify(session, None, session.status)
     return web.json_response(
         {
             "sessionId": session.id,
@@ -702,6 +725,9 @@ async def _destroy(request: web.Request) -> web.StreamResponse:
             return _invalid(data={key: "value can't be converted to Bool"})
     session = _session_of(request, _owner(request, params))
     store = request.app[SESSIONS_KEY]
+    ended = "CANCELLED" if session.status == "PENDING" else "TERMINATED"
+    forced = _to_bool(params.get("forced", False))
+    store.set_status(session, ended, "force-terminated" if forced else "user-requested")
     store.sessions.pop(session.id, None)
     session.status = "CANCELLED" if session.status == "PENDING" else "TERMINATED"
     session.terminated_at = datetime.now(timezone.utc)
