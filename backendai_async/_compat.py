@@ -30,6 +30,7 @@ class Compat:
     version: ApiVersion
     hashes_body: bool  # v3 signs the body's SHA-256, later versions sign b""
     session_prefix: str  # "/session" (v5+) or "/kernel"
+    stream_prefix: str  # WebSockets: "/stream/session" (v5+) or "/stream/kernel"
     create_session_path: str  # "/session" (v5+) or "/kernel/create"
     session_name_field: str  # GraphQL: "session_name" (v5+) or "sess_id"
     resource_slots_path: str  # "/config/resource-slots" or "/etcd/resource-slots"
@@ -66,6 +67,7 @@ def compat_for(version: ApiVersion) -> Compat:
         version=version,
         hashes_body=version < _BODY_UNSIGNED_SINCE,
         session_prefix="/session" if sessions else "/kernel",
+        stream_prefix="/stream/session" if sessions else "/stream/kernel",
         create_session_path="/session" if sessions else "/kernel/create",
         session_name_field="session_name" if sessions else "sess_id",
         resource_slots_path=(

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import aiohttp
@@ -29,7 +30,7 @@ from yarl import URL
 
 from ._abort import AbortSignal, InFlight
 from ._body import decode_body, read_error_body
-from ._retry import MAX_RETRY_AFTER, RetryPolicy, parse_retry_after, retry_delay
+from ._retry import MAX_RETRY_AFTER, NO_RETRY, RetryPolicy, parse_retry_after, retry_delay
 from ._secrets import mask_secrets, redact, safe_url, url_secrets
 from .errors import (
     AbortError,
@@ -323,6 +324,78 @@ class Transport:
             in_flight.leave(task)
             if signal is not None:
                 signal._in_flight.leave(task)
+
+    async def websocket(
+        self,
+        path: PathSpec,
+        *,
+        params: Any = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        signal: AbortSignal | None = None,
+        heartbeat: float | None = None,
+        max_msg_size: int = 4 * 1024 * 1024,
+    ) -> tuple[aiohttp.ClientWebSocketResponse[bool], URL]:
+        """Open a WebSocket (and say where): the upgrade is signed like any call, in one scope
+        (``timeout`` covers negotiation and the handshake). No admission gate: the socket
+        holds its connection until it is closed. A refused upgrade is a ``ServerError`` with
+        the status only (aiohttp drops the body of a refused upgrade)."""
+
+        async def handshake(
+            _deadline: float | None,
+        ) -> tuple[aiohttp.ClientWebSocketResponse[bool], URL]:
+            compat = self.compat or await self._negotiate(NO_RETRY, signal)
+            url = self.url(path if isinstance(path, str) else path(compat))
+            own = tuple(getattr(self._session, "_middlewares", ()) or ())
+            if self._middlewares is not None and len(self._middlewares) > len(own):
+                raise RuntimeError(
+                    "WebSockets need the Client's own aiohttp session: aiohttp's ws_connect() "
+                    "takes no per-request middlewares, so the upgrade would go out unsigned"
+                )
+            failure: ClientError
+            try:
+                ws = await self._session.ws_connect(
+                    url,
+                    params=params,
+                    headers=self.json_headers,
+                    heartbeat=heartbeat,
+                    max_msg_size=max_msg_size,
+                    proxy=self._proxy,
+                )
+                return ws, url
+            except asyncio.CancelledError:
+                raise
+            except aiohttp.WSServerHandshakeError as exc:
+                fields = _request_fields("GET", url, params)
+                if exc.status >= 300:
+                    reason = _reason(exc.status)
+                    kind = AuthenticationError if exc.status == 401 else ServerError
+                    failure = kind(
+                        f"server responded failure: {exc.status} {reason} - the WebSocket "
+                        "upgrade was refused",
+                        title=f"{exc.status} {reason}",
+                        status=exc.status,
+                        status_text=reason,
+                        **fields,
+                    )
+                else:
+                    failure = ResponseError(
+                        f"the server did not accept the WebSocket upgrade: {exc.message}",
+                        title="Response unreadable",
+                        status=exc.status,
+                        **fields,
+                    )
+                failure = self._translated(failure, exc, url)
+            except Exception as exc:
+                failure = self._translated(
+                    self._map_send_error(exc, self._timeouts, NO_RETRY, "GET", url, params),
+                    exc,
+                    url,
+                )
+            raise failure
+
+        return await self.scoped(
+            handshake, method="GET", path=path, timeout=timeout, signal=signal, parameters=params
+        )
 
     def _shown(self, path: PathSpec | URL) -> URL | str:
         """The URL an error names before the path is resolved."""
@@ -772,6 +845,13 @@ def _may_have_acted(err: ClientError) -> bool:
     if isinstance(err, RequestTimeoutError):
         return err.phase != "connect"  # no connection: nothing was sent
     return isinstance(err, (AbortError, ResponseError))  # cut short, or answered unreadably
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _str_field(problem: Mapping[str, Any], key: str) -> str | None:

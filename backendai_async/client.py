@@ -27,6 +27,7 @@ from ._http import PathSpec, Transport
 from ._login import LoginState, decode_session_body, jar_cookies, restore_cookies
 from ._retry import RetryPolicy
 from ._secrets import redact
+from ._websocket import open_websocket
 from .config import ClientConfig, ConnectionMode, check_header_text
 from .errors import ClientClosedError, ResponseError, ServerError
 from .middleware import VERSION_HEADER, HmacSigner, OwnOriginCredentials
@@ -35,6 +36,7 @@ from .resources.account import AccountAliases
 from .resources.auth import AuthAliases
 from .resources.events import Events as _Events
 from .resources.sessions import SessionAliases
+from .resources.streams import Streams as _Streams
 from .timeouts import USE_DEFAULT, UseDefault
 from .types import ServerVersion
 from .version import (
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from .resources.sessions import Sessions
     from .resources.settings import Setting
     from .resources.storage import StorageProxies
+    from .resources.streams import Streams
     from .resources.usage import Resources
     from .resources.user_config import UserConfig
     from .resources.users import Users
@@ -121,6 +124,9 @@ class _ClientApi:
     def compat(self) -> Compat | None:
         """The negotiated version's table (None before negotiation)."""
         return self._client._compat
+
+    def websocket(self, path: PathSpec, **kwargs: Any) -> Any:
+        return open_websocket(self._client._ready(), path, **kwargs)
 
     def supports(self, feature: str) -> bool:
         return self._client.supports(feature)
@@ -199,7 +205,11 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
     compute_session: Namespace[ComputeSession] = Namespace(".compute_sessions", "ComputeSession")
     vfolder: Namespace[VFolder] = Namespace(".vfolders", "VFolder")
     events: Namespace[Events] = Namespace(".events", "Events")
+    streams: Namespace[Streams] = Namespace(".streams", "Streams")
     session_events = Alias("events", _Events.session_events)
+    stream_pty = Alias("streams", _Streams.stream_pty)
+    stream_execute = Alias("streams", _Streams.stream_execute)
+    stream_proxy = Alias("streams", _Streams.stream_proxy)
 
     def __init__(
         self,

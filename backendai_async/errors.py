@@ -30,6 +30,7 @@ __all__ = [
     "UnderlyingError",
     "UnknownError",
     "UnsupportedFeatureError",
+    "WebSocketClosedError",
     "graphql_message",
     "mask_secrets",
 ]
@@ -131,6 +132,18 @@ class ServerError(ClientError):
 
 class AuthenticationError(ServerError):
     """A 401: wrong key or signature, an expired login, or a clock too far off."""
+
+
+class WebSocketClosedError(ServerError):
+    """The server closed a WebSocket with a code other than 1000/1001 (``close_code``).
+
+    For example 1011 (internal error), 1013 (try again later: a proxied app refused the
+    connection) or an application code 4000-4999; ``close_reason`` is the server's text.
+    """
+
+    default_problem = PROBLEM_BASE + "client-websocket-closed"
+    close_code: int | None = None
+    close_reason: str | None = None
 
 
 class GraphQLError(ServerError):

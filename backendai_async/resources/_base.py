@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .._compat import Compat
     from .._http import ResponseReader
     from .._retry import RetryPolicy
+    from .._websocket import WebSocket
     from ..config import ClientConfig
     from ..timeouts import UseDefault
 
@@ -103,6 +104,21 @@ class Api(Protocol):
 
     def supports(self, feature: str) -> bool:
         """``Client.supports`` (after negotiation)."""
+        ...
+
+    def websocket(
+        self,
+        path: str | Callable[[Compat], str],
+        *,
+        params: Any = ...,
+        timeout: float | UseDefault | None = ...,
+        signal: AbortSignal | None = ...,
+        heartbeat: float | None = ...,
+        max_msg_size: int = ...,
+        first_frame_timeout: float | None = ...,
+        idle_timeout: float | None = ...,
+    ) -> Awaitable[WebSocket]:
+        """Open a WebSocket through the client's session and signer (``_websocket.py``)."""
         ...
 
 

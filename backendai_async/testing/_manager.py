@@ -550,6 +550,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
     from ._session_commit import register_commit_routes
     from ._sessions import register_session_routes
     from ._ssh_keypairs import register_ssh_keypair_routes
+    from ._streams import register_stream_routes
     from ._templates import register_template_routes
     from ._user_config import register_user_config_routes
     from ._users import register_user_fields
@@ -597,6 +598,7 @@ def build_app(state: ServerState, extra_routes: Sequence[RouteInstaller] = ()) -
         register_account_routes,
         register_vfolder_routes,
         register_event_routes,
+        register_stream_routes,
     )
     for install in builtin:
         install(app, state)

@@ -626,9 +626,35 @@ class BackendAITestWebserver:
         return await self._forward(request, user)
 
     async def _forward(self, request: web.Request, user: WebUser | None) -> web.StreamResponse:
-        """Send the request on to the manager (signed as ``user`` unless anonymous)."""
+        """Send the request on to the manager (signed as ``user`` unless anonymous); event
+        streams are passed on as they come, WebSocket upgrades proxied both ways."""
         http = self._http
         assert http is not None
+        url, headers, body = await self._upstream(request, user)
+        if user is not None and request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._forward_websocket(request, http, url, headers)
+        try:
+            async with http.request(
+                request.method, url, headers=headers, data=body or None, allow_redirects=False
+            ) as up:
+                down_headers = {k: v for k, v in up.headers.items() if k.lower() not in _HOP_BY_HOP}
+                if up.content_type == "text/event-stream":
+                    resp = web.StreamResponse(status=up.status, headers=down_headers)
+                    await resp.prepare(request)
+                    async for chunk in up.content.iter_any():
+                        await resp.write(chunk)
+                    return resp
+                payload = await up.read()
+                return web.Response(
+                    status=up.status, reason=up.reason, body=payload, headers=down_headers
+                )
+        except (aiohttp.ClientError, OSError):
+            return _problem(502, "bad-gateway", "The proxy target server is inaccessible.")
+
+    async def _upstream(
+        self, request: web.Request, user: WebUser | None
+    ) -> tuple[yarl.URL, dict[str, str], bytes]:
+        """The manager's URL, the headers signed as ``user`` and the body of a request."""
         manager = self.manager.endpoint
         raw = request.raw_path[len("/func") :] or "/"
         host = str(manager.host_port_subcomponent)
@@ -658,15 +684,41 @@ class BackendAITestWebserver:
             )
             headers["X-BackendAI-Date"] = date
             headers["Authorization"] = authorization
-        url = yarl.URL(str(manager).rstrip("/") + raw, encoded=True)
+        return yarl.URL(str(manager).rstrip("/") + raw, encoded=True), headers, body
+
+    async def _forward_websocket(
+        self,
+        request: web.Request,
+        http: aiohttp.ClientSession,
+        url: yarl.URL,
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        """Proxy a WebSocket (``/func/stream/...``) to the manager, message by message."""
         try:
-            async with http.request(
-                request.method, url, headers=headers, data=body or None, allow_redirects=False
-            ) as up:
-                payload = await up.read()
-                down_headers = {k: v for k, v in up.headers.items() if k.lower() not in _HOP_BY_HOP}
-                return web.Response(
-                    status=up.status, reason=up.reason, body=payload, headers=down_headers
-                )
+            up = await http.ws_connect(url, headers=headers)
+        except aiohttp.WSServerHandshakeError as exc:
+            return _problem(exc.status, "generic-bad-request", f"upstream answered {exc.status}")
         except (aiohttp.ClientError, OSError):
             return _problem(502, "bad-gateway", "The proxy target server is inaccessible.")
+        down = web.WebSocketResponse()
+        await down.prepare(request)
+
+        async def pump(source: Any, sink: Any) -> None:
+            async for msg in source:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    await sink.send_str(msg.data)
+                elif msg.type is aiohttp.WSMsgType.BINARY:
+                    await sink.send_bytes(msg.data)
+            code = source.close_code
+            await sink.close(code=code if code is not None and code != 1006 else 1000)
+
+        tasks = {asyncio.ensure_future(pump(up, down)), asyncio.ensure_future(pump(down, up))}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await up.close()
+            await down.close()
+        return down
