@@ -6,7 +6,9 @@
 """
 
 from ._abort import AbortController, AbortSignal
+from ._event_stream import EventStream
 from ._login import LoginResult, LoginState
+from ._sse import SSEEvent
 from .client import Client, ClientState, __version__
 from .config import ClientConfig, ConnectionMode
 from .errors import (
@@ -20,9 +22,11 @@ from .errors import (
     RequestTimeoutError,
     ResponseError,
     ServerError,
+    SessionStateError,
     UnderlyingError,
     UnknownError,
     UnsupportedFeatureError,
+    WebSocketClosedError,
 )
 from .resources._vfolder_types import (
     DownloadToken,
@@ -46,7 +50,9 @@ from .resources.admin_types import (
     User,
 )
 from .resources.compute_sessions import ContainerRow, SessionList, SessionRow
+from .resources.events import BackgroundTaskEvent, SessionEvent
 from .resources.sessions import ByteStream, SessionResources
+from .resources.streams import ExecuteStream, ProxyStream, PtyStream
 from .timeouts import USE_DEFAULT, Timeouts
 from .types import (
     ExecuteResult,
@@ -67,6 +73,7 @@ __all__ = [
     "Agent",
     "ApiVersion",
     "AuthenticationError",
+    "BackgroundTaskEvent",
     "ByteStream",
     "Client",
     "ClientClosedError",
@@ -78,7 +85,9 @@ __all__ = [
     "Domain",
     "DownloadToken",
     "ErrorType",
+    "EventStream",
     "ExecuteResult",
+    "ExecuteStream",
     "ExecutionResult",
     "GraphQLError",
     "Image",
@@ -87,21 +96,26 @@ __all__ = [
     "LoginState",
     "MutationResult",
     "Project",
+    "ProxyStream",
+    "PtyStream",
     "RequestError",
     "RequestTimeoutError",
     "ResourcePolicy",
     "ResourcePreset",
     "ResponseError",
+    "SSEEvent",
     "ScalingGroup",
     "ServerError",
     "ServerVersion",
     "ServicePort",
     "SessionCreated",
+    "SessionEvent",
     "SessionInfo",
     "SessionList",
     "SessionLogs",
     "SessionResources",
     "SessionRow",
+    "SessionStateError",
     "StorageVolume",
     "Timeouts",
     "UnderlyingError",
@@ -113,5 +127,6 @@ __all__ = [
     "VFolderFileList",
     "VFolderHosts",
     "VFolderInfo",
+    "WebSocketClosedError",
     "__version__",
 ]

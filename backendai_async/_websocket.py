@@ -151,12 +151,12 @@ class WebSocket:
             raise self._ended(self._timeout("heartbeat", None, exc))
         if isinstance(exc, aiohttp.WebSocketError) and exc.code == WSCloseCode.MESSAGE_TOO_BIG:
             raise self._ended(close_error(exc.code, None, self.url), exc)
-        code = self._ws.close_code
         if msg.type is WSMsgType.CLOSE:
-            code, reason = msg.data, msg.extra
-        else:
-            reason = None
-        error = close_error(code, reason, self.url)
+            error = close_error(msg.data, msg.extra, self.url)
+        elif msg.type is WSMsgType.CLOSING:
+            error = close_error(self._ws.close_code, None, self.url)
+        else:  # CLOSED or ERROR: the connection ended without a close frame
+            error = close_error(None, None, self.url)
         if error is None:
             return None
         raise self._ended(error, exc if isinstance(exc, BaseException) else None)

@@ -15,12 +15,13 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from .._websocket import DEFAULT_FIRST_FRAME_TIMEOUT, DEFAULT_HEARTBEAT
 from ..errors import ResponseError, ServerError
 from ..timeouts import USE_DEFAULT, UseDefault
+from ..types import ExecutionResult
 from ._base import Resource
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from .._websocket import WebSocket
 
 __all__ = [
-    "ExecuteResult",
     "ExecuteStream",
     "ProxyStream",
     "PtyStream",
@@ -39,17 +39,6 @@ __all__ = [
 Timeout = float | UseDefault | None
 S = TypeVar("S", bound="_Stream")
 _EXECUTE_MODES = ("query", "batch")
-
-
-class ExecuteResult(TypedDict, total=False):
-    """One message of ``stream_execute``: the run's status and what it printed so far."""
-
-    status: str  # "continued", "waiting-input", "finished" (or "error")
-    console: list[Any]
-    exitCode: int | None
-    options: dict[str, Any] | None
-    files: list[Any] | None
-    msg: str
 
 
 def _segment(session: object) -> str:
@@ -173,7 +162,7 @@ class PtyStream(_Stream):
 class ExecuteStream(_Stream):
     """One run of code, its results as they come: ``async for result in ex``.
 
-    Each result is an :class:`ExecuteResult`; the last has status ``finished``. When one
+    Each result is an :class:`ExecutionResult`; the last has status ``finished``. When one
     says ``waiting-input``, answer with :meth:`send_input`. A run the server reports as
     failed (``error``, ``server-restarting``) raises ``ServerError``; a socket that ends
     before ``finished`` raises ``ResponseError``.
@@ -200,7 +189,7 @@ class ExecuteStream(_Stream):
     def __aiter__(self) -> ExecuteStream:
         return self
 
-    async def __anext__(self) -> ExecuteResult:
+    async def __anext__(self) -> ExecutionResult:
         if self._finished:
             raise StopAsyncIteration
         ws = self.socket
@@ -225,7 +214,7 @@ class ExecuteStream(_Stream):
             )
         if status == "finished":
             self._finished = True
-        typed: ExecuteResult = result  # type: ignore[assignment]
+        typed: ExecutionResult = result  # type: ignore[assignment]
         return typed
 
 

@@ -5,6 +5,14 @@ request it receives, and can inject faults (stalls, drops, truncated or odd bodi
 """
 
 from ._etcd import EXAMPLE_ETCD, EXAMPLE_RESOURCE_SLOTS
+from ._events import (
+    EventHub,
+    FakeBackgroundTask,
+    StreamFaults,
+    event_hub,
+    register_event_routes,
+    start_background_task,
+)
 from ._faults import Fault
 from ._manager import (
     EXAMPLE_KEYPAIRS,
@@ -29,6 +37,7 @@ from ._sessions import (
     session_store,
 )
 from ._storage_proxy import FakeStorageProxy, ProxyDownload, ProxyRequest, ProxyUpload
+from ._streams import StreamSettings, register_stream_routes, stream_settings
 from ._verify import VerifyResult, verify_signature
 from ._vfolders import (
     DEFAULT_VFOLDER_HOST,
@@ -59,6 +68,8 @@ __all__ = [
     "VFOLDERS_KEY",
     "BackendAITestServer",
     "BackendAITestWebserver",
+    "EventHub",
+    "FakeBackgroundTask",
     "FakeSession",
     "FakeStorageProxy",
     "FakeVFolder",
@@ -71,16 +82,23 @@ __all__ = [
     "RouteInstaller",
     "ServerState",
     "SessionStore",
+    "StreamFaults",
+    "StreamSettings",
     "UploadRecord",
     "VFolderStore",
     "VerifyResult",
     "WebRecordedRequest",
     "WebUser",
     "build_app",
+    "event_hub",
     "problem_response",
+    "register_event_routes",
     "register_session_routes",
+    "register_stream_routes",
     "register_vfolder_routes",
     "session_store",
+    "start_background_task",
+    "stream_settings",
     "verify_signature",
     "vfolder_store",
 ]

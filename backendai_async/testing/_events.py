@@ -45,6 +45,7 @@ SESSION_EVENTS_SINCE: Final = (24, 3)
 exact release of the change is an assumption: clients should accept both)."""
 PING_INTERVAL: Final = 15.0
 _SEP = "\r\n"
+_BLOCKED = 1  # bytes the kernel did not take: its buffers are full
 _TERMINAL_TASK = ("done", "failed", "cancelled")
 TaskStatus = Literal["started", "done", "failed", "cancelled"]
 
@@ -128,6 +129,10 @@ class EventHub:
         """Everything published, in order (the replay source of ``ids``)."""
         self.connections = 0
         """Event-stream connections served so far (reconnections included)."""
+        self.sent = 0
+        """Events written to streams so far."""
+        self.write_blocked = asyncio.Event()
+        """Set when a stream's socket stopped taking data (its client is not reading)."""
         self._subscribers: list[_Subscriber] = []
         self._changed = asyncio.Event()
         self._drops_done = 0
@@ -178,6 +183,32 @@ class EventHub:
             return False
         self._drops_done += 1
         return True
+
+    def session_event(self, session: FakeSession, name: str, reason: str = "") -> None:
+        """Publish one event about ``session`` (the lifecycle does; tests may add more)."""
+        body: dict[str, Any] = {
+            "reason": reason,
+            "sessionName": session.name,
+            "ownerAccessKey": session.access_key,
+            "sessionId": session.id,
+            "exitCode": None,
+        }
+        if name.startswith("kernel_") and _release(self._state) < SESSION_EVENTS_SINCE:
+            body.update(kernelId=session.kernel_id, clusterRole="main", clusterIdx=1)
+            text = json.dumps(body)  # 23.09 writes JSON with spaces
+        else:
+            text = json.dumps(body, separators=(",", ":"))
+        self.publish(
+            _Published(
+                self.next_seq(),
+                "session",
+                session.id,
+                name,
+                text,
+                session.access_key,
+                session.name,
+            )
+        )
 
     # -- background tasks ------------------------------------------------------------
 
@@ -306,29 +337,7 @@ def _session_listener(state: ServerState, hub: EventHub) -> Callable[..., None]:
     def on_change(session: FakeSession, old: str | None, new: str, reason: str) -> None:
         new_style = _release(state) >= SESSION_EVENTS_SINCE
         for name in _names(old, new, new_style):
-            body: dict[str, Any] = {
-                "reason": reason,
-                "sessionName": session.name,
-                "ownerAccessKey": session.access_key,
-                "sessionId": session.id,
-                "exitCode": None,
-            }
-            if name.startswith("kernel_") and not new_style:
-                body.update(kernelId=session.kernel_id, clusterRole="main", clusterIdx=1)
-                text = json.dumps(body)
-            else:
-                text = json.dumps(body, separators=(",", ":"))
-            hub.publish(
-                _Published(
-                    hub.next_seq(),
-                    "session",
-                    session.id,
-                    name,
-                    text,
-                    session.access_key,
-                    session.name,
-                )
-            )
+            hub.session_event(session, name, reason)
 
     return on_change
 
@@ -483,8 +492,12 @@ async def _stream(
             if faults.bad_json:
                 faults.bad_json = False
                 await resp.write(f"event: {item.name}{_SEP}data: {{not json{_SEP}{_SEP}".encode())
+            transport = request.transport
+            if transport is not None and transport.get_write_buffer_size() >= _BLOCKED:
+                hub.write_blocked.set()
             await resp.write(_frame(item, faults.ids))
             sent += 1
+            hub.sent += 1
             if item.final:
                 await resp.write(f"event: server_close{_SEP}data: {{}}{_SEP}{_SEP}".encode())
                 await resp.write_eof()

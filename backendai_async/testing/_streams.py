@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from ._sessions import SESSIONS_KEY, FakeSession, run_fake_code
 __all__ = ["STREAMS_KEY", "StreamSettings", "register_stream_routes", "stream_settings"]
 
 _FLOOD_CHUNK = 16 * 1024
+_BLOCKED = 1  # bytes the kernel did not take: its buffers are full
 
 
 @dataclass
@@ -33,15 +35,19 @@ class StreamSettings:
     """Behaviour of the fake WebSocket streams, and what they received.
 
     ``greeting`` is the terminal's first output (a prompt); ``flood`` bytes of output follow
-    it at once (for back-pressure tests); ``close_code`` makes every stream close with that
-    code after ``close_after`` messages from the client (and, for the terminal, its echo);
-    ``refuse_apps`` makes tunnels close with 1013 (the app refused the connection).
+    it at once (for back-pressure tests; ``flood_blocked`` turns True once the client stopped
+    taking them); ``close_code`` makes every stream close with that code after
+    ``close_after`` messages from the client (and, for the terminal, its echo), ``drop``
+    instead cuts the connection there without a close frame; ``refuse_apps`` makes tunnels
+    close with 1013 (the app refused the connection). :meth:`wait_until` waits for a
+    condition on the recorded fields (``open_sockets == 0``, two messages typed …).
     """
 
     greeting: bytes = b"$ "
     flood: int = 0
     close_code: int | None = None
     close_after: int = 0
+    drop: bool = False
     refuse_apps: bool = False
     typed: list[bytes] = field(default_factory=list)
     resizes: list[tuple[int, int]] = field(default_factory=list)
@@ -52,6 +58,25 @@ class StreamSettings:
     open_sockets: int = 0
     """Sockets open right now (a test checks that the client closed them all)."""
     flood_sent: int = 0
+    flood_blocked: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def touch(self) -> None:
+        """Wake :meth:`wait_until` callers (the handlers call it when a field changed)."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_until(
+        self, condition: Callable[[StreamSettings], bool], timeout: float = 5.0
+    ) -> None:
+        """Return once ``condition(self)`` holds."""
+
+        async def wait() -> None:
+            while not condition(self):
+                changed = self._changed
+                await changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
 
 
 STREAMS_KEY = web.AppKey("backendai_testing.streams", StreamSettings)
@@ -76,12 +101,20 @@ def _session(request: web.Request) -> FakeSession | web.Response:
     return session
 
 
-async def _open(request: web.Request) -> tuple[web.WebSocketResponse, StreamSettings]:
+async def _open(
+    request: web.Request, autoping: bool = True
+) -> tuple[web.WebSocketResponse, StreamSettings]:
     settings = request.app[STREAMS_KEY]
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(autoping=autoping)
     await ws.prepare(request)
     settings.open_sockets += 1
+    settings.touch()
     return ws, settings
+
+
+def _closed(settings: StreamSettings) -> None:
+    settings.open_sockets -= 1
+    settings.touch()
 
 
 async def _silent(ws: web.WebSocketResponse, state: ServerState) -> None:
@@ -95,7 +128,13 @@ async def _silent(ws: web.WebSocketResponse, state: ServerState) -> None:
         closing.cancel()
 
 
-async def _close_if_due(ws: web.WebSocketResponse, settings: StreamSettings, count: int) -> bool:
+async def _close_if_due(
+    request: web.Request, ws: web.WebSocketResponse, settings: StreamSettings, count: int
+) -> bool:
+    if settings.drop and count >= settings.close_after:
+        if request.transport is not None:
+            request.transport.abort()
+        return True
     if settings.close_code is not None and count >= settings.close_after:
         await ws.close(code=settings.close_code, message=b"closed by the test server")
         return True
@@ -119,9 +158,13 @@ async def _pty(request: web.Request) -> web.StreamResponse:
         if settings.greeting:
             await out(settings.greeting)
         for start in range(0, settings.flood, _FLOOD_CHUNK):
+            transport = request.transport
+            if transport is not None and transport.get_write_buffer_size() >= _BLOCKED:
+                settings.flood_blocked = True  # the kernel's buffers are full: nobody reads
+                settings.touch()
             await out(b"x" * min(_FLOOD_CHUNK, settings.flood - start))
             settings.flood_sent += min(_FLOOD_CHUNK, settings.flood - start)
-        if await _close_if_due(ws, settings, 0):
+        if await _close_if_due(request, ws, settings, 0):
             return ws
         count = 0
         async for msg in ws:
@@ -132,16 +175,17 @@ async def _pty(request: web.Request) -> web.StreamResponse:
             if frame.get("type") == "stdin":
                 data = base64.b64decode(frame["chars"])
                 settings.typed.append(data)
+                settings.touch()
                 await out(data)
             elif frame.get("type") == "resize":
                 settings.resizes.append((int(frame["rows"]), int(frame["cols"])))
             elif frame.get("type") == "restart":
                 settings.restarts += 1
-            if await _close_if_due(ws, settings, count):
+            if await _close_if_due(request, ws, settings, count):
                 break
         return ws
     finally:
-        settings.open_sockets -= 1
+        _closed(settings)
 
 
 async def _execute(request: web.Request) -> web.StreamResponse:
@@ -162,7 +206,7 @@ async def _execute(request: web.Request) -> web.StreamResponse:
             await ws.send_json({"status": "error", "msg": f"Invalid API parameters: {exc!r}"})
             return ws
         settings.requests.append(params)
-        if await _close_if_due(ws, settings, 1):
+        if await _close_if_due(request, ws, settings, 1):
             return ws
         pending = str(params.get("code") or "").splitlines()
         while True:
@@ -186,7 +230,7 @@ async def _execute(request: web.Request) -> web.StreamResponse:
         await ws.close()
         return ws
     finally:
-        settings.open_sockets -= 1
+        _closed(settings)
 
 
 async def _proxy(request: web.Request) -> web.StreamResponse:
@@ -205,10 +249,7 @@ async def _proxy(request: web.Request) -> web.StreamResponse:
         return problem_response(
             404, "app-not-found", "No such app service provided by the session."
         )
-    settings = request.app[STREAMS_KEY]
-    ws = web.WebSocketResponse(autoping=False)
-    await ws.prepare(request)
-    settings.open_sockets += 1
+    ws, settings = await _open(request, autoping=False)
     try:
         if settings.refuse_apps:
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER)
@@ -222,12 +263,12 @@ async def _proxy(request: web.Request) -> web.StreamResponse:
                 if msg.data == b"":
                     break  # the fake app closes its connection
                 await ws.send_bytes(msg.data)
-                if await _close_if_due(ws, settings, count):
+                if await _close_if_due(request, ws, settings, count):
                     return ws
         await ws.close(code=WSCloseCode.GOING_AWAY)
         return ws
     finally:
-        settings.open_sockets -= 1
+        _closed(settings)
 
 
 async def _apps(request: web.Request) -> web.StreamResponse:
