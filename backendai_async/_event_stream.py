@@ -52,6 +52,7 @@ DEFAULT_RECONNECT_DELAY: Final = 1.0
 DEFAULT_BUFFER: Final = 256
 """Decoded events held for a consumer that is behind, before the reading stops."""
 _EXPIRED: Final = object()
+_READ_SIZE: Final = 64 * 1024  # bytes parsed at a time: a few hundred events, not thousands
 
 
 class _Channel(Generic[T]):
@@ -249,11 +250,19 @@ class EventStream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        item = await self._channel.get(self._event_timeout)
+        channel = self._channel
+        items = channel._items
+        if items:  # the fast path: an event is already here
+            result: T = items.popleft()
+            putter = channel._putter
+            if putter is not None and len(items) < channel._limit and not putter.done():
+                putter.set_result(None)
+            return result
+        item = await channel.get(self._event_timeout)
         if item is _EXPIRED:
             await self.aclose()
             raise self._event_timeout_error()
-        result: T = item
+        result = item
         return result
 
     async def next(self, timeout: float | None) -> T | None:
@@ -352,7 +361,7 @@ class EventStream(Generic[T]):
         channel, decode, final = self._channel, self._decode, self._final
         content = resp.content
         while True:
-            chunk = await content.readany()
+            chunk = await content.read(_READ_SIZE)
             if not chunk:
                 parser.close()
                 return False
@@ -366,22 +375,29 @@ class EventStream(Generic[T]):
                 continue
             self._seen += len(events)
             self.last_event_id = parser.last_event_id
-            batch: list[T] = []
-            for event in events:
-                try:
-                    item = decode(event)
-                except (ValueError, TypeError) as exc:
-                    raise self._fail(f"unusable {event.event!r} event: {exc}") from None
-                if item is None:
-                    continue
-                batch.append(item)
-                if final is not None and final(item):
-                    channel.put(batch)
-                    return True
-            if batch:
-                channel.put(batch)
-                if channel.full:
-                    await channel.room()
+            try:
+                batch = [item for item in map(decode, events) if item is not None]
+            except (ValueError, TypeError):
+                raise self._unusable(events) from None
+            if not batch:
+                continue
+            if final is not None:
+                for i, item in enumerate(batch):
+                    if final(item):
+                        channel.put(batch[: i + 1])
+                        return True
+            channel.put(batch)
+            if channel.full:
+                await channel.room()
+
+    def _unusable(self, events: list[SSEEvent]) -> ClientError:
+        """The error for the first event of ``events`` that does not decode (a cold path)."""
+        for event in events:
+            try:
+                self._decode(event)
+            except (ValueError, TypeError) as exc:
+                return self._fail(f"unusable {event.event!r} event: {exc}")
+        return self._fail("an event does not decode")  # pragma: no cover
 
     def _fail(self, message: str) -> ClientError:
         """An error no reconnection can mend (the same answer would come again)."""

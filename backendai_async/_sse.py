@@ -10,7 +10,7 @@ and an event without data is not dispatched. One event may not grow beyond
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEEvent", "SSEOverflowError", "SSEParser"]
 
@@ -23,8 +23,7 @@ class SSEOverflowError(ValueError):
     """An event (or a line of it) grew beyond the parser's ``max_event_size``."""
 
 
-@dataclass(frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):
     """One dispatched event, as the stream carried it.
 
     ``event`` is the type (``"message"`` when the stream named none); ``id`` the last event
@@ -72,7 +71,7 @@ class SSEParser:
         self._pending = b""  # an unfinished line
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
         self._at_start = True
-        self._data: list[str] = []
+        self._data: list[bytes] = []
         self._data_size = 0
         self._event = ""
         self._event_retry: int | None = None
@@ -97,26 +96,61 @@ class SSEParser:
             if chunk.startswith(_BOM):
                 chunk = chunk[len(_BOM) :]
         data = self._pending + chunk if self._pending else chunk
-        lines = data.splitlines(keepends=True)  # bytes split on CRLF, LF and CR only
-        if lines and not lines[-1].endswith((b"\n", b"\r")):
-            self._pending = lines.pop()
-            if len(self._pending) + self._data_size > self._max:
-                self._overflow()
-        else:
-            self._pending = b""
-            if lines and lines[-1][-1] == _CR:
-                self._skip_lf = True  # a CRLF may be split across this chunk and the next
+        lines = data.splitlines()  # bytes split on CRLF, LF and CR only
+        last = data[-1:]
+        pending = b""
+        if last == b"\r":
+            self._skip_lf = True  # a CRLF may be split across this chunk and the next
+        elif last != b"\n" and lines:
+            pending = lines.pop()
         events: list[SSEEvent] = []
-        for raw in lines:
-            line = raw.rstrip(b"\r\n")
-            if not line:
-                event = self._dispatch()
-                if event is not None:
-                    events.append(event)
+        append = events.append
+        # The fields live in locals during the loop (the hot path of every stream).
+        buffer, size, kind, retry = self._data, self._data_size, self._event, self._event_retry
+        limit = self._max
+        for line in lines:
+            if not line:  # dispatch
+                self.last_event_id = self._id_buffer
+                if buffer:
+                    raw = buffer[0] if len(buffer) == 1 else b"\n".join(buffer)
+                    append(
+                        SSEEvent(
+                            kind or "message",
+                            raw.decode("utf-8", "replace"),
+                            self.last_event_id or None,
+                            retry,
+                        )
+                    )
+                    buffer, size = [], 0
+                kind, retry = "", None
+            elif line[:5] == b"data:":
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                buffer.append(value)
+                size += len(value) + 1
+                if size > limit:
+                    self._overflow(size)
+            elif line[:6] == b"event:":
+                kind = (line[7:] if line[6:7] == b" " else line[6:]).decode("utf-8", "replace")
             elif line[0] == 0x3A:  # ":" starts a comment
                 self.comments += 1
             else:
-                self._field(line)
+                name, colon, value = line.partition(b":")
+                if colon and value[:1] == b" ":
+                    value = value[1:]
+                if name == b"data":  # "data" without a colon: an empty line of data
+                    buffer.append(value)
+                    size += 1
+                elif name == b"event":
+                    kind = ""
+                elif name == b"id":
+                    if b"\x00" not in value:
+                        self._id_buffer = value.decode("utf-8", "replace")
+                elif name == b"retry" and value.isdigit():
+                    self.retry = retry = int(value)
+        self._data, self._data_size, self._event, self._event_retry = buffer, size, kind, retry
+        self._pending = pending
+        if len(pending) + size > limit:
+            self._overflow(len(pending) + size)
         return events
 
     def close(self) -> None:
@@ -127,43 +161,7 @@ class SSEParser:
         self._event = ""
         self._event_retry = None
 
-    def _field(self, line: bytes) -> None:
-        name, colon, value = line.partition(b":")
-        if colon and value[:1] == b" ":
-            value = value[1:]
-        if name == b"data":
-            text = value.decode("utf-8", "replace")
-            self._data.append(text)
-            self._data_size += len(value) + 1
-            if self._data_size > self._max:
-                self._overflow()
-        elif name == b"event":
-            self._event = value.decode("utf-8", "replace")
-        elif name == b"id":
-            if b"\x00" not in value:
-                self._id_buffer = value.decode("utf-8", "replace")
-        elif name == b"retry" and value.isdigit():
-            self.retry = self._event_retry = int(value)
-
-    def _dispatch(self) -> SSEEvent | None:
-        retry, self._event_retry = self._event_retry, None
-        self.last_event_id = self._id_buffer
-        if not self._data:
-            self._event = ""
-            return None
-        event = SSEEvent(
-            self._event or "message",
-            "\n".join(self._data),
-            self.last_event_id or None,
-            retry,
-        )
-        self._data = []
-        self._data_size = 0
-        self._event = ""
-        return event
-
-    def _overflow(self) -> None:
-        size = self._data_size + len(self._pending)
+    def _overflow(self, size: int) -> None:
         self.close()
         raise SSEOverflowError(
             f"an event of the stream is larger than max_event_size ({self._max} bytes; "

@@ -41,7 +41,19 @@ from ._common import MIB, child_env
 from .scenarios import blob_name
 from .server import ServerInfo, ServerProcess
 
-ALL = ("seq", "conc", "cold", "import", "rss", "transfer", "vfolder", "scale", "sign")
+ALL = (
+    "seq",
+    "conc",
+    "cold",
+    "import",
+    "rss",
+    "transfer",
+    "vfolder",
+    "scale",
+    "sign",
+    "events",
+    "subs",
+)
 GIB = 1024 * MIB
 Result = dict[str, Any]
 Pair = tuple[Result, Result]
@@ -71,6 +83,10 @@ class Sizes:
     scale_n: int
     scale_limit: int
     scale_reps: int
+    events_n: int  # events per block
+    events_blocks: int  # blocks per side per process
+    subs_n: int  # concurrent subscriptions on one client
+    subs_reps: int
     timeout: float  # seconds, per worker process
 
 
@@ -95,6 +111,10 @@ FULL = Sizes(
     scale_n=10_000,
     scale_limit=100,
     scale_reps=3,
+    events_n=50_000,
+    events_blocks=6,
+    subs_n=1000,
+    subs_reps=2,
     timeout=600.0,
 )
 SMOKE = Sizes(
@@ -118,6 +138,10 @@ SMOKE = Sizes(
     scale_n=300,
     scale_limit=100,
     scale_reps=1,
+    events_n=500,
+    events_blocks=2,
+    subs_n=40,
+    subs_reps=1,
     timeout=60.0,
 )
 
@@ -338,6 +362,25 @@ def _import_instructions(env_base: dict[str, str]) -> Row:
     return row
 
 
+def _subs_rows(pairs: list[Pair], n: int) -> list[Row]:
+    """Memory per subscription with ``n`` open on one client, its flatness, delivery."""
+    name = f"subs {n:,}"
+    per = _pair_row(name, "KiB/subscription", pairs, lambda r: r["value"])
+    per.note = "RSS growth with all subscriptions open, divided by their number"
+    flat = _pair_row(name, "KiB/sub, rest vs first tenth", pairs, lambda r: r["rest_kib"])
+    flat.ratios = [s["rest_kib"] / s["first_kib"] for s, _ in pairs if s["first_kib"] > 0]
+    worst = max(flat.ratios, default=0.0)
+    flat.target, flat.met = "SDK <= 1.5", worst <= 1.5
+    flat.note = (
+        "per-subscription RSS of the last nine tenths vs the first tenth (1.0 = flat); "
+        "ratio column: SDK rest/first"
+    )
+    ok = _pair_row(name, "received the event", pairs, lambda r: r["delivered"])
+    ok.ratios = []
+    ok.target, ok.met = f"all {n:,}", all(s["delivered"] == n for s, _ in pairs)
+    return [per, flat, ok]
+
+
 def run_all(runner: Runner, only: Sequence[str]) -> list[Row]:
     s = runner.sizes
     rows: list[Row] = []
@@ -425,6 +468,16 @@ def run_all(runner: Runner, only: Sequence[str]) -> list[Row]:
             f"{statistics.median(mem.base) / conc_base:.2f}x (conc peaks from the rss runs)"
         )
         rows.append(mem)
+    if "events" in need:
+        res = runner.interleaved("events", n=s.events_n, blocks=s.events_blocks)
+        rate, cpu = _interleaved_rows("events", res, "events")
+        rate.note = (
+            "client.session_events() (typed SessionEvent) vs a hand-written SSE reader "
+            "(line split + json.loads) of the same stream, timed first event to last"
+        )
+        rows += [rate.judge(">=", 0.90), cpu]
+    if "subs" in need:
+        rows += _subs_rows(runner.pairs("subs", s.subs_reps, n=s.subs_n), s.subs_n)
     if "sign" in need:
         res = runner.interleaved("sign", n=s.sign_n, blocks=s.sign_blocks)
         rate, _ = _interleaved_rows("sign", res, "signatures")

@@ -243,5 +243,32 @@ class BaselineClient:
             async for piece in r.content.iter_chunked(chunk):
                 yield piece
 
+    async def session_events(
+        self, params: dict[str, str], opened: Any = None
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """``GET /events/session``, signed, read as a competent hand-written SSE reader does:
+        chunks split into lines, ``event``/``data`` fields, JSON decoded per event."""
+        url = (self._base / "events" / "session").with_query(params)
+        headers = self._signer.headers("GET", url.raw_path_qs, self.version)
+        async with self._session.get(url, headers=headers, timeout=_NO_TOTAL) as r:
+            if r.status >= 300:
+                raise BaselineError(f"{r.status}: {(await r.read())[:200]!r}")
+            if opened is not None:
+                opened.set_result(None)
+            pending = b""
+            event, data = "message", []
+            async for chunk in r.content.iter_any():
+                lines = (pending + chunk).split(b"\r\n")
+                pending = lines.pop()
+                for line in lines:
+                    if not line:
+                        if data:
+                            yield event, json.loads(b"\n".join(data))
+                        event, data = "message", []
+                    elif line.startswith(b"data: "):
+                        data.append(line[6:])
+                    elif line.startswith(b"event: "):
+                        event = line[7:].decode()
+
 
 _NO_TOTAL = aiohttp.ClientTimeout(total=None, sock_read=60)

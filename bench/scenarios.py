@@ -29,6 +29,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
+from . import streams
 from ._common import (
     BENCH_IMAGE,
     BENCH_SESSION,
@@ -448,6 +449,8 @@ SCENARIOS: dict[str, Callable[[Spec], Coroutine[Any, Any, dict[str, Any]]]] = {
     "transfer": transfer,
     "vfolder": vfolder,
     "sign": sign,
+    "events": streams.events,
+    "subs": streams.subs,
 }
 
 

@@ -49,6 +49,28 @@ def _purge_log(app: Any, state: Any) -> None:
     app.cleanup_ctx.append(purge)
 
 
+def _publish_route(app: Any, state: Any) -> None:
+    """``POST /_bench/publish?n=&size=`` (unsigned): ``n`` session events of ``size`` bytes
+    for the bench session, to every stream following it (the event scenarios)."""
+    from aiohttp import web
+
+    from backendai_async.testing import event_hub, session_store
+
+    from ._common import BENCH_SESSION
+
+    async def publish(request: web.Request) -> web.StreamResponse:
+        session = session_store(request.app).by_name(BENCH_SESSION)
+        if session is None:
+            return web.json_response({"error": "create the bench session first"}, status=404)
+        n, size = int(request.query["n"]), int(request.query.get("size", "0"))
+        hub = event_hub(request.app)
+        for i in range(n):
+            hub.session_event(session, "session_started", reason=f"{i:08d}".ljust(size, "x"))
+        return web.json_response({"published": n, "streams": hub.subscribers})
+
+    app.router.add_route("POST", "/_bench/publish", state.public(publish))
+
+
 async def _serve(port: int, watch_stdin: bool) -> None:
     from backendai_async.testing import BackendAITestServer
 
@@ -65,7 +87,8 @@ async def _serve(port: int, watch_stdin: bool) -> None:
                 stop.set()
 
         loop.add_reader(fd, on_stdin)
-    async with BackendAITestServer(host="127.0.0.1", port=port, extra_routes=[_purge_log]) as srv:
+    routes = [_purge_log, _publish_route]
+    async with BackendAITestServer(host="127.0.0.1", port=port, extra_routes=routes) as srv:
         info = {
             "port": srv.endpoint.port,
             "access_key": srv.access_key,

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from .._event_stream import (
     DEFAULT_BUFFER,
@@ -43,6 +42,7 @@ BACKGROUND_TASK_EVENT_TIMEOUT: Final = 600.0
 """Default limit between two events of a background task: a task id the server does not
 know gets a stream of keep-alives only on 26.9, which this ends."""
 Scope = Literal["*", "session", "kernel"]
+E = TypeVar("E", bound="_Event")
 
 _SESSION_STATUS: Mapping[str, str] = {
     "session_enqueued": "PENDING",
@@ -87,15 +87,58 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_loads = json.loads
+_new_tuple = tuple.__new__
+
+
 def _object(event: SSEEvent) -> dict[str, Any]:
-    data = json.loads(event.data)
+    data = _loads(event.data)
     if not isinstance(data, dict):
         raise ValueError(f"its data is not a JSON object: {event.data[:80]!r}")
     return data
 
 
-@dataclass(frozen=True)
-class SessionEvent:
+class _Event(tuple):  # type: ignore[type-arg]
+    """An event: its ``name``, its decoded JSON ``data`` and the ``raw`` SSE event.
+
+    The other attributes read ``data`` when asked, and the event itself is a small tuple
+    made in C, so that following tens of thousands of events a second costs little.
+    """
+
+    __slots__ = ()
+    _shown: tuple[str, ...] = ()
+
+    def __new__(cls: type[E], name: str, data: Mapping[str, Any], raw: SSEEvent) -> E:
+        return _new_tuple(cls, (name, data, raw))
+
+    @property
+    def name(self) -> str:
+        value: str = self[0]
+        return value
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        value: Mapping[str, Any] = self[1]
+        return value
+
+    @property
+    def raw(self) -> SSEEvent:
+        value: SSEEvent = self[2]
+        return value
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._shown)
+        return f"{type(self).__name__}(name={self.name!r}, {shown})"
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+class SessionEvent(_Event):
     """A session's or kernel's state change, as ``/events/session`` streams it.
 
     ``name`` differs per release: 23.09 streams ``kernel_*`` events only (``kernel_started``,
@@ -104,17 +147,40 @@ class SessionEvent:
     the decoded JSON and ``raw`` the event as received.
     """
 
-    name: str
-    session_name: str | None
-    session_id: str | None
-    owner_access_key: str | None
-    reason: str | None
-    exit_code: int | None
-    kernel_id: str | None
-    cluster_role: str | None
-    cluster_idx: int | None
-    data: Mapping[str, Any] = field(repr=False)
-    raw: SSEEvent = field(repr=False)
+    __slots__ = ()
+    _shown = ("session_name", "session_id", "status", "reason")
+
+    @property
+    def session_name(self) -> str | None:
+        return _str(self.data, "sessionName")
+
+    @property
+    def session_id(self) -> str | None:
+        return _str(self.data, "sessionId")
+
+    @property
+    def owner_access_key(self) -> str | None:
+        return _str(self.data, "ownerAccessKey")
+
+    @property
+    def reason(self) -> str | None:
+        return _str(self.data, "reason")
+
+    @property
+    def exit_code(self) -> int | None:
+        return _int(self.data.get("exitCode"))
+
+    @property
+    def kernel_id(self) -> str | None:
+        return _str(self.data, "kernelId")
+
+    @property
+    def cluster_role(self) -> str | None:
+        return _str(self.data, "clusterRole")
+
+    @property
+    def cluster_idx(self) -> int | None:
+        return _int(self.data.get("clusterIdx"))
 
     @property
     def status(self) -> str | None:
@@ -122,38 +188,34 @@ class SessionEvent:
 
     @classmethod
     def from_sse(cls, event: SSEEvent) -> SessionEvent:
-        data = _object(event)
-        exit_code, idx = data.get("exitCode"), data.get("clusterIdx")
-        return cls(
-            name=event.event,
-            session_name=_str(data, "sessionName"),
-            session_id=_str(data, "sessionId"),
-            owner_access_key=_str(data, "ownerAccessKey"),
-            reason=_str(data, "reason"),
-            exit_code=exit_code if isinstance(exit_code, int) else None,
-            kernel_id=_str(data, "kernelId"),
-            cluster_role=_str(data, "clusterRole"),
-            cluster_idx=idx if isinstance(idx, int) else None,
-            data=data,
-            raw=event,
-        )
+        return _new_tuple(cls, (event.event, _object(event), event))
 
 
-@dataclass(frozen=True)
-class BackgroundTaskEvent:
+class BackgroundTaskEvent(_Event):
     """Progress or the end of a background task (a vfolder clone, an image rescan …).
 
     ``name`` is ``bgtask_updated`` (with progress), then one of ``bgtask_done``,
     ``bgtask_failed``, ``bgtask_cancelled``; progress is a number or None.
     """
 
-    name: str
-    task_id: str | None
-    message: str | None
-    current_progress: float | None
-    total_progress: float | None
-    data: Mapping[str, Any] = field(repr=False)
-    raw: SSEEvent = field(repr=False)
+    __slots__ = ()
+    _shown = ("task_id", "current_progress", "total_progress", "message")
+
+    @property
+    def task_id(self) -> str | None:
+        return _str(self.data, "task_id")
+
+    @property
+    def message(self) -> str | None:
+        return _str(self.data, "message")
+
+    @property
+    def current_progress(self) -> float | None:
+        return _number(self.data.get("current_progress"))
+
+    @property
+    def total_progress(self) -> float | None:
+        return _number(self.data.get("total_progress"))
 
     @property
     def ended(self) -> bool:
@@ -166,16 +228,7 @@ class BackgroundTaskEvent:
 
     @classmethod
     def from_sse(cls, event: SSEEvent) -> BackgroundTaskEvent:
-        data = _object(event)
-        return cls(
-            name=event.event,
-            task_id=_str(data, "task_id"),
-            message=_str(data, "message"),
-            current_progress=_number(data.get("current_progress")),
-            total_progress=_number(data.get("total_progress")),
-            data=data,
-            raw=event,
-        )
+        return _new_tuple(cls, (event.event, _object(event), event))
 
 
 def _text(value: object, what: str) -> str:
@@ -196,18 +249,21 @@ class _SessionFilter:
         self._prefix = None if scope == "*" else scope + "_"
 
     def __call__(self, event: SSEEvent) -> SessionEvent | None:
-        if event.event == "server_close":
+        name = event.event
+        if name == "server_close" or (
+            self._prefix is not None and not name.startswith(self._prefix)
+        ):
             return None
-        ev = SessionEvent.from_sse(event)
-        if self._prefix is not None and not ev.name.startswith(self._prefix):
+        data = _loads(event.data)
+        if type(data) is not dict:
+            raise ValueError(f"its data is not a JSON object: {event.data[:80]!r}")
+        if (
+            (self._name is not None and data.get("sessionName") != self._name)
+            or (self._id is not None and data.get("sessionId") != self._id)
+            or (self._owner is not None and data.get("ownerAccessKey") != self._owner)
+        ):
             return None
-        if self._name is not None and ev.session_name != self._name:
-            return None
-        if self._id is not None and ev.session_id != self._id:
-            return None
-        if self._owner is not None and ev.owner_access_key != self._owner:
-            return None
-        return ev
+        return _new_tuple(SessionEvent, (name, data, event))
 
 
 def _task_event(event: SSEEvent) -> BackgroundTaskEvent | None:

@@ -46,6 +46,7 @@ exact release of the change is an assumption: clients should accept both)."""
 PING_INTERVAL: Final = 15.0
 _SEP = "\r\n"
 _BLOCKED = 1  # bytes the kernel did not take: its buffers are full
+_WRITE_SIZE = 64 * 1024
 _TERMINAL_TASK = ("done", "failed", "cancelled")
 TaskStatus = Literal["started", "done", "failed", "cancelled"]
 
@@ -110,6 +111,11 @@ class _Published:
     session_name: str = ""
     retry: int | None = None
     final: bool = False
+    wire: bytes = field(default=b"", repr=False)
+    """The event as written (without an ``id:`` line), encoded once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wire", _frame(self, False))
 
 
 @dataclass(eq=False)
@@ -427,6 +433,8 @@ def _session_filter(
 
 
 def _frame(item: _Published, with_id: bool) -> bytes:
+    if item.wire and not with_id:
+        return item.wire
     lines = []
     if with_id:
         lines.append(f"id: {item.seq}")
@@ -464,8 +472,8 @@ async def _stream(
         faults.on_subscribe()
     subscriber = _Subscriber(accepts)
     hub.add(subscriber)
-    for item in replay:
-        subscriber.queue.put_nowait(item)
+    for earlier in replay:
+        subscriber.queue.put_nowait(earlier)
     sent = 0
     closing = asyncio.ensure_future(state.closing.wait())
     try:
@@ -486,28 +494,37 @@ async def _stream(
                 getter.cancel()
                 await resp.write(f": ping{_SEP}{_SEP}".encode())
                 continue
-            item = getter.result()
-            if faults.malformed:
-                await resp.write(_JUNK)
-            if faults.bad_json:
-                faults.bad_json = False
-                await resp.write(f"event: {item.name}{_SEP}data: {{not json{_SEP}{_SEP}".encode())
+            item: _Published | None = getter.result()
+            out = bytearray()
+            while item is not None:  # what is queued goes out in one write, up to 64 KiB
+                if faults.malformed:
+                    out += _JUNK
+                if faults.bad_json:
+                    faults.bad_json = False
+                    out += f"event: {item.name}{_SEP}data: {{not json{_SEP}{_SEP}".encode()
+                out += _frame(item, faults.ids)
+                sent += 1
+                hub.sent += 1
+                if item.final:
+                    out += f"event: server_close{_SEP}data: {{}}{_SEP}{_SEP}".encode()
+                    await resp.write(bytes(out))
+                    await resp.write_eof()
+                    return resp
+                if drop and faults.drop_after is not None and sent >= faults.drop_after:
+                    await resp.write(bytes(out))
+                    if faults.reset and request.transport is not None:
+                        request.transport.abort()
+                    else:
+                        await resp.write_eof()
+                    return resp
+                stalled = faults.stall_after is not None and sent >= faults.stall_after
+                if len(out) >= _WRITE_SIZE or stalled or subscriber.queue.empty():
+                    break
+                item = subscriber.queue.get_nowait()
             transport = request.transport
             if transport is not None and transport.get_write_buffer_size() >= _BLOCKED:
                 hub.write_blocked.set()
-            await resp.write(_frame(item, faults.ids))
-            sent += 1
-            hub.sent += 1
-            if item.final:
-                await resp.write(f"event: server_close{_SEP}data: {{}}{_SEP}{_SEP}".encode())
-                await resp.write_eof()
-                return resp
-            if drop and faults.drop_after is not None and sent >= faults.drop_after:
-                if faults.reset and request.transport is not None:
-                    request.transport.abort()
-                else:
-                    await resp.write_eof()
-                return resp
+            await resp.write(bytes(out))
     except (ConnectionError, RuntimeError):  # the client left
         return resp
     finally:
