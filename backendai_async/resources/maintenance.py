@@ -1,18 +1,20 @@
 """Cluster maintenance: ``client.maintenance`` (image rescans, usage recalculation).
 
 ``rescan_images`` starts a background task on the manager and returns its ``task_id``;
-following its progress (the JS SDK's ``attach_background_task``, server-sent events on
-``/events/background-task``) arrives with the event-streaming helper.
+``attach_background_task`` follows its progress (server-sent events on
+``/events/background-task``, see ``resources/events.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from ..timeouts import USE_DEFAULT, UseDefault
 from ._args import check_text, optional
 from ._base import Resource
 from ._graphql import Var, mutate
+from .events import BACKGROUND_TASK_EVENT_TIMEOUT, BackgroundTaskEvent, Events
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -36,7 +38,18 @@ class Maintenance(Resource):
 
     __slots__ = ()
 
-    # attach_background_task(task_id): arrives with the event-streaming helper (SSE).
+    def attach_background_task(
+        self,
+        task_id: str,
+        *,
+        event_timeout: float | None = BACKGROUND_TASK_EVENT_TIMEOUT,
+        timeout: float | None = None,
+        signal: AbortSignal | None = None,
+    ) -> AsyncIterator[BackgroundTaskEvent]:
+        """The task's events until it ends (``client.events.attach_background_task``)."""
+        return Events(self._api).attach_background_task(
+            task_id, event_timeout=event_timeout, timeout=timeout, signal=signal
+        )
 
     async def rescan_images(
         self,

@@ -263,6 +263,7 @@ class EventHub:
 
 
 EVENTS_KEY = web.AppKey("backendai_testing.events", EventHub)
+HUB_EXTRA: Final = "event_hub"
 
 
 def event_hub(server: BackendAITestServer | web.Application) -> EventHub:
@@ -272,7 +273,7 @@ def event_hub(server: BackendAITestServer | web.Application) -> EventHub:
 
 
 def start_background_task(
-    server: BackendAITestServer | web.Application,
+    server: BackendAITestServer | web.Application | ServerState,
     access_key: str | None = None,
     *,
     total: int = 3,
@@ -284,9 +285,11 @@ def start_background_task(
     With ``step_delay`` (seconds) it reports one step per delay and then ends with
     ``outcome``; with None it waits for :meth:`EventHub.advance_task`/``finish_task``.
     """
-    app = server if isinstance(server, web.Application) else server.app
-    hub = app[EVENTS_KEY]
-    state = app[STATE_KEY]
+    if isinstance(server, ServerState):
+        state, hub = server, server.extras[HUB_EXTRA]
+    else:
+        app = server if isinstance(server, web.Application) else server.app
+        state, hub = app[STATE_KEY], app[EVENTS_KEY]
     owner = access_key or next(iter(state.keypairs))
     task = FakeBackgroundTask(str(uuid.uuid4()), owner, float(total))
     hub.tasks[task.id] = task
@@ -593,6 +596,7 @@ def register_event_routes(app: web.Application, state: ServerState) -> None:
     """Install the event routes and the hub; a ``RouteInstaller``."""
     hub = EventHub(state)
     app[EVENTS_KEY] = hub
+    state.extras[HUB_EXTRA] = hub  # for route modules that see only the state
     store = app[SESSIONS_KEY]
     store.listeners.append(_session_listener(state, hub))
     app.router.add_route("GET", "/events/session", _session_events)

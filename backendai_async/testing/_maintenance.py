@@ -3,7 +3,8 @@
 ``POST /resource/recalculate-usage`` (superadmin) counts its calls in
 ``state.extras["usage_recalculations"]``; the GraphQL mutation ``rescan_images`` (admins)
 records each scan in ``state.extras["image_rescans"]`` (``{"registry", "project",
-"task_id"}``) and answers with a new background task id, as the manager does. Its
+"task_id"}``) and answers with the id of a new background task that reports progress on
+``/events/background-task`` (``_events.start_background_task``), as the manager does. Its
 ``project`` argument exists from manager 25.1.0; older releases refuse it.
 
 A normal user's ``rescan_images`` is refused inside the data (``ok: false``, "no
@@ -14,11 +15,11 @@ were a list), so a user's rescan runs there.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
 
+from ._events import start_background_task
 from ._graphql import GraphQLContext, GraphQLField, GraphQLFieldError, register_graphql_field
 from ._manager import STATE_KEY, ServerState
 from ._rest import manager_at_least, route, superadmin
@@ -39,7 +40,7 @@ def _rescan_images(ctx: GraphQLContext) -> dict[str, Any]:
         return {"ok": False, "msg": "no permission to execute rescan_images", "task_id": None}
     if "project" in ctx.args and not manager_at_least(ctx.state, "25.1.0"):
         raise GraphQLFieldError('Unknown argument "project" on field "rescan_images".')
-    task_id = str(uuid.uuid4())
+    task_id = start_background_task(ctx.state, ctx.keypair.access_key)
     scans: list[dict[str, Any]] = ctx.state.extras["image_rescans"]
     scans.append(
         {

@@ -729,7 +729,6 @@ async def _destroy(request: web.Request) -> web.StreamResponse:
     forced = _to_bool(params.get("forced", False))
     store.set_status(session, ended, "force-terminated" if forced else "user-requested")
     store.sessions.pop(session.id, None)
-    session.status = "CANCELLED" if session.status == "PENDING" else "TERMINATED"
     session.terminated_at = datetime.now(timezone.utc)
     store.ended.append(session)
     await asyncio.to_thread(shutil.rmtree, session.directory, True)
