@@ -330,3 +330,16 @@ async def test_bad_send_arguments_are_type_errors(client: Client, running: str) 
             await pty.send(42)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="rows"):
             await pty.resize(0, 80)
+
+
+async def test_26_refuses_the_streams_of_a_session_that_is_not_running(
+    make_client: ClientFactory,
+) -> None:
+    async with BackendAITestServer(api_version="v9.20250722", manager_version="26.9.6") as new:
+        session_store(new).auto_start = False
+        client = make_client(ClientConfig(new.access_key, new.secret_key, str(new.endpoint)))
+        await client.create_if_not_exists("python", "sess-06")
+        with pytest.raises(ServerError) as info:
+            async with client.stream_pty("sess-06"):
+                pass  # pragma: no cover
+        assert info.value.status == 404

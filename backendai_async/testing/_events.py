@@ -199,7 +199,7 @@ class EventHub:
             "sessionId": session.id,
             "exitCode": None,
         }
-        if name.startswith("kernel_") and _release(self._state) < SESSION_EVENTS_SINCE:
+        if name.startswith("kernel_") and release(self._state) < SESSION_EVENTS_SINCE:
             body.update(kernelId=session.kernel_id, clusterRole="main", clusterIdx=1)
             text = json.dumps(body)  # 23.09 writes JSON with spaces
         else:
@@ -219,7 +219,7 @@ class EventHub:
     # -- background tasks ------------------------------------------------------------
 
     def task_event(self, task: FakeBackgroundTask, final: bool = False) -> None:
-        new_style = _release(self._state) >= SESSION_EVENTS_SINCE
+        new_style = release(self._state) >= SESSION_EVENTS_SINCE
         if task.status == "started":
             name = "bgtask_updated"
             body: dict[str, Any] = {
@@ -312,7 +312,8 @@ def start_background_task(
 # -- the session lifecycle as events -------------------------------------------------------
 
 
-def _release(state: ServerState) -> tuple[int, ...]:
+def release(state: ServerState) -> tuple[int, ...]:
+    """The announced manager release as numbers (``(23, 9, 10)``)."""
     parts = []
     for part in state.manager_version.split(".")[:3]:
         digits = "".join(c for c in part if c.isdigit())
@@ -344,7 +345,7 @@ def _names(old: str | None, new: str, new_style: bool) -> tuple[str, ...]:
 
 def _session_listener(state: ServerState, hub: EventHub) -> Callable[..., None]:
     def on_change(session: FakeSession, old: str | None, new: str, reason: str) -> None:
-        new_style = _release(state) >= SESSION_EVENTS_SINCE
+        new_style = release(state) >= SESSION_EVENTS_SINCE
         for name in _names(old, new, new_style):
             hub.session_event(session, name, reason)
 
@@ -390,7 +391,7 @@ def _session_filter(
     owner = _owner(request, kp)
     if isinstance(owner, web.Response):
         return owner
-    new_style = _release(state) >= SESSION_EVENTS_SINCE
+    new_style = release(state) >= SESSION_EVENTS_SINCE
     silent = False
     session_id: str | None = None
     if new_style:  # 26.x: name and sessionId are ignored, an unknown sessionName is a 404
@@ -564,7 +565,7 @@ async def _background_task_events(request: web.Request) -> web.StreamResponse:
     except ValueError:
         return _invalid({"task_id": "cannot convert value to UUID"})
     task = hub.tasks.get(task_id)
-    new_style = _release(state) >= SESSION_EVENTS_SINCE
+    new_style = release(state) >= SESSION_EVENTS_SINCE
     if task is None and not new_style:
         return problem_response(500, "internal-server-error", "Internal server error.")
 

@@ -21,11 +21,15 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ._events import release as _release
 from ._manager import STATE_KEY, ServerState, problem_response
 from ._sessions import SESSIONS_KEY, FakeSession, run_fake_code
 
 __all__ = ["STREAMS_KEY", "StreamSettings", "register_stream_routes", "stream_settings"]
 
+RUNNING_ONLY_SINCE = (26,)
+"""Releases from this one refuse (404) the streams of a session that is not RUNNING; older
+ones answer 101 and then send nothing (the exact release of the change is an assumption)."""
 _FLOOD_CHUNK = 16 * 1024
 _BLOCKED = 1  # bytes the kernel did not take: its buffers are full
 
@@ -97,6 +101,13 @@ def _session(request: web.Request) -> FakeSession | web.Response:
     if session is None:
         return problem_response(
             404, "session-not-found", "No such session.", f"Session (id={ref}) does not exist."
+        )
+    if session.status != "RUNNING" and _release(state) >= RUNNING_ONLY_SINCE:
+        return problem_response(  # 26.x: only a RUNNING session has streams
+            404,
+            "session-not-found",
+            "No such session.",
+            f"Running session {session.id} does not exist.",
         )
     return session
 

@@ -156,6 +156,31 @@ OBSERVATIONS: Mapping[str, tuple[str, str]] = {
         "`/totp`, `/license`, `/cloud/ping`, `/eduapp/ping` (enterprise/cloud plugins)",
         "`is_manager_supporting_totp()`/`ping()` False, `get_license()` None",
     ),
+    # Streaming (tests/integration/test_streaming_real.py)
+    "events_end": (
+        "`/events/session?sessionName=` when the session is force-destroyed (the events seen)",
+        "typed `SessionEvent`s; `status` maps both naming schemes",
+    ),
+    "wait_running": (
+        "`sessions.wait(name, 'RUNNING')`, then `'TERMINATED'` after a destroy",
+        "events confirmed by `get_info`; a session gone (404) ends as TERMINATED",
+    ),
+    "wait_pending_destroyed": (
+        "`sessions.wait(name, 'RUNNING')` on a PENDING session force-destroyed meanwhile",
+        "`SessionStateError` naming the state",
+    ),
+    "bgtask_clone": (
+        "`/events/background-task` of a vfolder clone (the events)",
+        "`attach_background_task()` ends after the last; the connection is closed",
+    ),
+    "bgtask_unknown": (
+        "`/events/background-task?taskId=<unknown>`",
+        "raised as it comes; keep-alives only: `event_timeout` ends it",
+    ),
+    "pty_silent": (
+        "the PTY WebSocket of a session that cannot stream",
+        "`first_frame_timeout` ends it with `RequestTimeoutError`",
+    ),
 }
 
 
