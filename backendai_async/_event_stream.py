@@ -407,18 +407,14 @@ class EventStream(Generic[T]):
         return self._fatal
 
     def _event_timeout_error(self) -> RequestTimeoutError:
-        err = RequestTimeoutError(
+        return RequestTimeoutError.expired(
             f"no event arrived within event_timeout ({self._event_timeout:g} s); keep-alive "
             "comments do not count",
-            title="Request timeout",
-            status=408,
-            status_text="Timeout exceeded",
+            "event",
+            self._event_timeout,
             request_method="GET",
             request_url=self._path if isinstance(self._path, str) else None,
         )
-        err.phase = "event"
-        err.limit = self._event_timeout
-        return err
 
 
 def _positive(name: str, value: float | None) -> None:

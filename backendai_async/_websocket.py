@@ -176,15 +176,9 @@ class WebSocket:
             "idle": f"no message arrived for {limit:g} s (idle limit)",
             "heartbeat": "the server stopped answering the WebSocket heartbeat",
         }[phase]
-        err = RequestTimeoutError(
-            f"request timed out: {what}",
-            title="Request timeout",
-            status=408,
-            status_text="Timeout exceeded",
-            request_method="GET",
-            request_url=self.url,
+        err = RequestTimeoutError.expired(
+            what, phase, limit, request_method="GET", request_url=self.url
         )
-        err.phase, err.limit = phase, limit
         if cause is not None:
             err.__cause__ = UnderlyingError(type(cause), str(cause))
         return err

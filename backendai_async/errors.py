@@ -247,6 +247,21 @@ class RequestTimeoutError(ClientError):
     phase: str = "total"
     limit: float | None = None
 
+    @classmethod
+    def expired(
+        cls, what: str, phase: str, limit: float | None, **fields: Any
+    ) -> RequestTimeoutError:
+        """The error for a limit of a stream (``what`` expired: "no event arrived …")."""
+        err = cls(
+            f"request timed out: {what}",
+            title="Request timeout",
+            status=408,
+            status_text="Timeout exceeded",
+            **fields,
+        )
+        err.phase, err.limit = phase, limit
+        return err
+
 
 class UnsupportedFeatureError(ClientError):
     """The negotiated server is too old for the call (its manager release lacks the API).

@@ -102,7 +102,25 @@ class _Stream:
         return self._ws is not None and self._ws.closed
 
 
-class PtyStream(_Stream):
+class _Chunks(_Stream):
+    """Iteration over ``receive()`` until it returns None (the socket closed normally)."""
+
+    __slots__ = ()
+
+    async def receive(self) -> bytes | None:
+        raise NotImplementedError
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        data = await self.receive()
+        if data is None:
+            raise StopAsyncIteration
+        return data
+
+
+class PtyStream(_Chunks):
     """A terminal in the session: ``send`` keystrokes, ``receive`` output, ``resize``.
 
     ``receive()`` returns the next output bytes, or None once the server closed the socket.
@@ -148,15 +166,6 @@ class PtyStream(_Stream):
                 return base64.b64decode(data, validate=True)
             except (ValueError, binascii.Error) as exc:
                 raise _unusable(ws, f"not a terminal frame: {exc}") from None
-
-    def __aiter__(self) -> PtyStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        data = await self.receive()
-        if data is None:
-            raise StopAsyncIteration
-        return data
 
 
 class ExecuteStream(_Stream):
@@ -218,7 +227,7 @@ class ExecuteStream(_Stream):
         return typed
 
 
-class ProxyStream(_Stream):
+class ProxyStream(_Chunks):
     """A byte tunnel to an app of the session (``sshd``, ``jupyter`` …).
 
     ``send`` bytes to the app, ``receive`` what it answers (None once the tunnel closed:
@@ -239,15 +248,6 @@ class ProxyStream(_Stream):
         if message is None:
             return None
         return message.encode() if isinstance(message, str) else message
-
-    def __aiter__(self) -> ProxyStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        data = await self.receive()
-        if data is None:
-            raise StopAsyncIteration
-        return data
 
 
 class Streams(Resource):

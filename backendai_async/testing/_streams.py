@@ -152,16 +152,30 @@ async def _close_if_due(
     return False
 
 
-async def _pty(request: web.Request) -> web.StreamResponse:
+async def _accept(
+    request: web.Request,
+) -> web.StreamResponse | tuple[FakeSession, web.WebSocketResponse, StreamSettings]:
+    """The answer when there is nothing to stream (a 404, or a socket that stayed silent
+    because the session is not RUNNING), else the session and its open socket."""
     session = _session(request)
     if isinstance(session, web.Response):
         return session
-    state = request.app[STATE_KEY]
     ws, settings = await _open(request)
+    if session.status != "RUNNING":
+        try:
+            await _silent(ws, request.app[STATE_KEY])
+        finally:
+            _closed(settings)
+        return ws
+    return session, ws, settings
+
+
+async def _pty(request: web.Request) -> web.StreamResponse:
+    accepted = await _accept(request)
+    if isinstance(accepted, web.StreamResponse):
+        return accepted
+    _, ws, settings = accepted
     try:
-        if session.status != "RUNNING":
-            await _silent(ws, state)
-            return ws
 
         async def out(data: bytes) -> None:
             await ws.send_str(json.dumps({"type": "out", "data": base64.b64encode(data).decode()}))
@@ -200,15 +214,11 @@ async def _pty(request: web.Request) -> web.StreamResponse:
 
 
 async def _execute(request: web.Request) -> web.StreamResponse:
-    session = _session(request)
-    if isinstance(session, web.Response):
-        return session
-    state = request.app[STATE_KEY]
-    ws, settings = await _open(request)
+    accepted = await _accept(request)
+    if isinstance(accepted, web.StreamResponse):
+        return accepted
+    session, ws, settings = accepted
     try:
-        if session.status != "RUNNING":
-            await _silent(ws, state)
-            return ws
         try:
             params = await ws.receive_json()
             mode = params.get("mode")
