@@ -27,6 +27,7 @@ from yarl import URL
 
 from ._abort import AbortSignal
 from ._http import PathSpec, Transport, safe_url
+from ._secrets import redact
 from .errors import (
     ClientError,
     RequestError,
@@ -164,7 +165,7 @@ class WebSocket:
     def _ended(self, error: ClientError | None, cause: BaseException | None = None) -> ClientError:
         assert error is not None
         if cause is not None:
-            error.__cause__ = UnderlyingError(type(cause), str(cause))
+            error.__cause__ = UnderlyingError(type(cause), redact(str(cause)))
         self._error = error
         return error
 
@@ -180,7 +181,7 @@ class WebSocket:
             what, phase, limit, request_method="GET", request_url=self.url
         )
         if cause is not None:
-            err.__cause__ = UnderlyingError(type(cause), str(cause))
+            err.__cause__ = UnderlyingError(type(cause), redact(str(cause)))
         return err
 
     async def send_str(self, data: str) -> None:
