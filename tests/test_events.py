@@ -549,3 +549,16 @@ async def test_many_subscriptions_share_one_client(make_client: ClientFactory) -
         firsts = await asyncio.gather(*(take(s, 1) for s in streams))
     assert {f[0].name for f in firsts} == {"kernel_preparing"}
     assert acquired_connections(client) == 0
+
+
+async def test_a_vfolder_clone_and_an_image_rescan_report_their_tasks(client: Client) -> None:
+    source = await client.vfolder.create("clone-src", cloneable=True)
+    copy = await client.vfolder.clone(
+        {"target_name": "clone-dst", "target_host": source["host"]}, "clone-src"
+    )
+    rescan = await client.maintenance.rescan_images()
+    for task_id in (copy["bgtask_id"], rescan["task_id"]):
+        got = [ev async for ev in client.maintenance.attach_background_task(task_id)]
+        assert got[-1].name == "bgtask_done"
+        assert {e.task_id for e in got} == {task_id}
+    assert acquired_connections(client) == 0

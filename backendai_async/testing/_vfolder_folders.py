@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ._manager import problem_response
+from ._events import start_background_task
+from ._manager import STATE_KEY, problem_response
 from ._vfolder_params import (
     PERMISSION,
     PERMS,
@@ -349,7 +350,9 @@ async def _clone(request: web.Request) -> web.StreamResponse:
     source = store.directory(access.folder)
     await asyncio.to_thread(shutil.copytree, source, store.root / folder.id)
     store.folders[folder.id] = folder
-    body = {**created_row(folder), "bgtask_id": str(uuid.uuid4())}
+    owner = request.app[STATE_KEY].keypair_of(request)
+    task = start_background_task(request.app, owner.access_key if owner else None)
+    body = {**created_row(folder), "bgtask_id": task}  # its events: /events/background-task
     body.pop("quota_scope_id")
     body.pop("max_size")
     body.pop("status")
