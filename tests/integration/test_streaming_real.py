@@ -115,26 +115,24 @@ async def test_session_events_through_the_webserver(
 
 
 @contextlib.asynccontextmanager
-async def cloneable_folder(user: Client) -> AsyncIterator[str]:
-    """A fresh cloneable vfolder (raw requests: the vfolder namespace is another slice)."""
+async def cloneable_folder(user: Client) -> AsyncIterator[tuple[str, str]]:
+    """A fresh cloneable vfolder: its name and host."""
     name = f"clone-src-{secrets.token_hex(4)}"
-    await user.request("POST", "/folders", json={"name": name, "cloneable": True})
+    created = await user.vfolder.create(name, cloneable=True)
     try:
-        yield name
+        yield name, created["host"]
     finally:
         with contextlib.suppress(ServerError):
-            await user.request("DELETE", f"/folders/{name}")
+            await user.vfolder.delete(name)
 
 
 async def test_a_vfolder_clone_reports_its_background_task(real: Real, user: Client) -> None:
-    async with cloneable_folder(user) as source:
+    async with cloneable_folder(user) as (source, host):
         target = source.replace("src", "copy")
-        host = (await user.request("GET", f"/folders/{source}"))["host"]
         try:
-            task = await user.request(
-                "POST",
-                f"/folders/{source}/clone",
-                json={"target_name": target, "target_host": host},  # 23.09 needs the host
+            task = await user.vfolder.clone(
+                {"target_name": target, "target_host": host},
+                source,  # 23.09 needs the host
             )
             events = [
                 ev
@@ -144,7 +142,7 @@ async def test_a_vfolder_clone_reports_its_background_task(real: Real, user: Cli
             ]
         finally:
             with contextlib.suppress(ServerError):
-                await user.request("DELETE", f"/folders/{target}")
+                await user.vfolder.delete(target)
     assert acquired_connections(user) == 0
     assert events[-1].ended
     assert {e.task_id for e in events} <= {task["bgtask_id"], None}
