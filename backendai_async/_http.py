@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 import aiohttp
 from aiohttp import ClientResponse
@@ -391,7 +391,7 @@ class Transport:
                     exc,
                     url,
                 )
-            raise failure
+            _raise_alone(failure)
 
         return await self.scoped(
             handshake, method="GET", path=path, timeout=timeout, signal=signal, parameters=params
@@ -642,7 +642,7 @@ class Transport:
                 )
             finally:
                 resp.release()
-        raise failure  # outside the except blocks: no __context__ to the raw exception
+        _raise_alone(failure)
 
     # -- error mapping -----------------------------------------------------------------
 
@@ -834,6 +834,16 @@ class Transport:
             err = ServerError(redact(message, known), **fields)
         err.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         return err
+
+
+def _raise_alone(err: ClientError) -> NoReturn:
+    """Raise a translated error without a ``__context__``. Outside an except block that is
+    Python's own behaviour from 3.11; 3.10 still attaches the raw aiohttp exception the
+    coroutine handled before, whose text holds the unmasked URL (storage-proxy tokens)."""
+    try:
+        raise err
+    finally:
+        err.__context__ = None
 
 
 def _may_have_acted(err: ClientError) -> bool:

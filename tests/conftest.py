@@ -95,19 +95,31 @@ class _SecretWatch(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
+        self.lines: list[tuple[str, str]] = []
         self.secrets: set[str] = set()
-        self.errors: list[Any] = []
+        self.errors: list[tuple[str, Any]] = []
+        self.test = "(outside a test)"
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+        self.lines.append((self.test, self.format(record)))
 
-    def leaks(self) -> list[str]:
+    def leaks(self) -> dict[str, list[str]]:
+        """Each leaked secret with where it was seen: the test and the text around it
+        (the secret itself masked), so a leak in CI can be found without a rerun."""
         texts = list(self.lines)
-        for err in self.errors:
-            texts += error_graph_texts(err)
-        blob = "\n".join(texts)
-        return sorted(s for s in self.secrets if len(s) >= 8 and s in blob)
+        for test, err in self.errors:
+            texts += [(test, text) for text in error_graph_texts(err)]
+        blob = "\n".join(text for _, text in texts)
+        found: dict[str, list[str]] = {}
+        for secret in sorted(s for s in self.secrets if len(s) >= 8 and s in blob):
+            places = []
+            for test, text in texts:
+                at = text.find(secret)
+                if at >= 0:
+                    around = text[max(0, at - 160) : at + len(secret) + 80]
+                    places.append(f"{test}: {around.replace(secret, '<SECRET>')!r}")
+            found[secret[:4] + "…"] = places[:3]
+        return found
 
 
 def error_graph_texts(err: BaseException) -> list[str]:
@@ -180,12 +192,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def recording_init(self: errors.ClientError, *args: Any, **kwargs: Any) -> None:
         real_init(self, *args, **kwargs)
-        _WATCH.errors.append(self)
+        _WATCH.errors.append((_WATCH.test, self))
 
     errors.ClientError.__init__ = recording_init  # type: ignore[method-assign]
 
 
 _WORKER_REPORTS: list[dict[str, Any]] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _WATCH.test = item.nodeid
+    yield
+    _WATCH.test = "(between tests)"
 
 
 def pytest_testnodedown(node: Any, error: Any) -> None:
@@ -201,20 +220,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "lines": len(_WATCH.lines),
         "errors": len(_WATCH.errors),
         "secrets": len(_WATCH.secrets),
-        "leaks": [s[:4] + "…" for s in leaks],
+        "leaks": leaks,
     }
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller reports for everyone
         workeroutput["secret_watch"] = json.dumps(mine)
         return
     reports = [mine, *_WORKER_REPORTS]
-    leaked = sorted({s for r in reports for s in r["leaks"]})
+    leaked: dict[str, list[str]] = {}
+    for report in reports:
+        leaked.update(report["leaks"])
     summary = (
         f"secret watch: {sum(r['lines'] for r in reports)} log records, "
         f"{sum(r['errors'] for r in reports)} errors, "
         f"{sum(r['secrets'] for r in reports)} secrets watched: "
-        + (f"LEAKED {len(leaked)}: {leaked}" if leaked else "no leak")
+        + (f"LEAKED {len(leaked)}: {sorted(leaked)}" if leaked else "no leak")
     )
+    for secret, places in sorted(leaked.items()):
+        summary += f"\n  {secret} seen in:" + "".join(f"\n    {p}" for p in places)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(summary)

@@ -35,7 +35,7 @@ from backendai_async.testing import (
     vfolder_store,
 )
 
-from .conftest import ClientFactory, acquired_connections, watch_secrets
+from .conftest import ClientFactory, acquired_connections, error_graph_texts, watch_secrets
 
 MiB = 1024 * 1024
 FOLDER = "data"
@@ -274,6 +274,25 @@ async def test_a_source_that_fails_to_read_is_raised_and_not_resumed(
     with pytest.raises(OSError, match="disk on fire"):
         await client.vfolder.upload_file(folder, Broken(b"z" * 5000), "broken.bin")
     assert [r.method for r in store.proxy.requests] == ["PATCH"]
+
+
+async def test_a_failed_source_carries_no_upload_token_in_its_error_graph(
+    client: Client, store: VFolderStore, folder: str
+) -> None:
+    """aiohttp's "Can not write request body for <url>" names the storage-proxy URL with
+    its token; every error reachable from the raised one (causes and contexts) is masked."""
+
+    class Broken(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError("disk on fire")
+
+    with pytest.raises(OSError, match="disk on fire") as caught:
+        await client.vfolder.upload_file(folder, Broken(b"z" * 5000), "broken.bin")
+    tokens = store.proxy.tokens
+    assert tokens, "the upload got a token"
+    texts = "\n".join(error_graph_texts(caught.value))
+    assert "Can not write request body" in texts or "disk on fire" in texts
+    assert not [t for t in tokens if t in texts]
 
 
 # -- deadlines and aborts ------------------------------------------------------------------
