@@ -42,7 +42,7 @@ async def test_create_then_reuse_then_info_then_forced_destroy(
     assert wire.last() == ("POST", "/session", 201)
     assert reused["created"] is False
     assert reused["sessionId"] == created["sessionId"]
-    keys = sorted(k for k in reused if k in ("servicePorts", "service_ports"))
+    keys = sorted(k for k in reused["raw"] if k in ("servicePorts", "service_ports"))
     real.observe("reuse_keys", " and ".join(f"`{k}`" for k in reversed(keys)))
 
     info = await admin.get_info(name)
