@@ -11,7 +11,6 @@ destination name.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import io
 import os
@@ -49,7 +48,6 @@ ProgressCallback: TypeAlias = Callable[[int, "int | None"], object]
 UploadSource: TypeAlias = (
     "str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]"
 )
-_STREAM_BUFFER = 4  # chunks a ByteStream reads ahead of its consumer
 
 
 class ProgressGuard:
@@ -368,6 +366,11 @@ def file_writer(dest: Path, progress: ProgressGuard) -> ResponseReader:
 # -- download as an async iterator ----------------------------------------------------------
 
 
+class _Stopped(Exception):
+    """Wakes a consumer waiting on the body when the call ended under it (its error, if
+    any, is the call's)."""
+
+
 class ByteStream:
     """The body of a download, chunk by chunk: ``async for chunk in stream``.
 
@@ -376,6 +379,13 @@ class ByteStream:
     ``size`` is the announced length (None if unknown). Failures of the transfer (idle
     timeout, abort, a cut connection) are raised from the iteration as the SDK's usual
     ``ClientError`` subclasses.
+
+    The call (its deadline, abort and connection) runs in the stream's own task, which
+    holds the response and waits; the consumer reads the body straight from the response,
+    so a chunk costs what reading the response directly costs and nothing is buffered
+    beyond aiohttp's own bounded read buffer. A read that fails is handed back to the call,
+    which raises it inside its scope (where it is translated and the connection closed);
+    the call ending first (deadline, abort, ``aclose``) wakes a waiting read.
     """
 
     def __init__(self, progress: ProgressGuard | None = None) -> None:
@@ -383,41 +393,47 @@ class ByteStream:
         self.content_type: str | None = None
         self.received = 0
         self._progress = progress
-        self._buffer: collections.deque[bytes] = collections.deque()
+        self._body: Body | None = None  # readable while the call holds the response
+        self._handback: asyncio.Future[None] | None = None  # the end of the body, or a failure
+        self._reading = False
         self._headers = asyncio.Event()
-        self._data = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
-        self._finished = False
+        self._closed = False
         self._error: Exception | None = None
         self._task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
-        state = "finished" if self._finished else "open"
+        state = "open" if self._body is not None else "finished"
         return f"<ByteStream size={self.size} received={self.received} {state}>"
 
-    # producer side: runs in the stream's own task, inside the transport's call
+    # the call's side: runs in the stream's own task, inside the transport's call
 
     async def _read(self, resp: ClientResponse, _limit: int | None) -> None:
         body = Body(resp)
         self.size = body.size
         self.content_type = resp.headers.get("Content-Type")
+        handback = self._handback = asyncio.get_running_loop().create_future()
+        self._body = body
         self._headers.set()
-        while chunk := await body.read_chunk(CHUNK_SIZE):
-            while len(self._buffer) >= _STREAM_BUFFER:
-                self._space.clear()
-                await self._space.wait()
-            self._buffer.append(chunk)
-            self._data.set()
+        try:
+            await handback  # the consumer reads; it hands back the end or a read's failure
+        except BaseException:
+            if self._body is not None:  # the call ended under the consumer: wake its read
+                self._body = None
+                resp.content.set_exception(_Stopped("the download's call ended"))
+            raise
 
     async def _produce(self, send: Callable[[ResponseReader], Awaitable[Any]]) -> None:
         try:
             await send(self._read)
         except Exception as exc:  # delivered to the consumer by __anext__
             self._error = exc
+        except asyncio.CancelledError:
+            if not self._closed:  # by no one of ours: the body must not look complete
+                ended = "the body ended" if self._headers.is_set() else "the server answered"
+                self._error = RuntimeError(f"the download was cancelled before {ended}")
+            raise
         finally:
-            self._finished = True
-            self._data.set()
+            self._body = None
 
     # consumer side
 
@@ -425,39 +441,61 @@ class ByteStream:
         return self
 
     async def __anext__(self) -> bytes:
-        while not self._buffer and not self._finished:
-            self._data.clear()
-            await self._data.wait()
-        if self._buffer:
-            chunk = self._buffer.popleft()
-            self._space.set()
-            self.received += len(chunk)
-            if self._progress is not None:
-                self._progress(self.received, self.size)
-            return chunk
-        await self._reap()
+        body = self._body
+        if body is not None:
+            if self._reading:
+                raise RuntimeError("another task is already reading this ByteStream")
+            self._reading = True
+            try:
+                chunk = await body.read_chunk(CHUNK_SIZE)
+            except Exception as exc:
+                self._hand_back(exc)
+            else:
+                if chunk:
+                    self.received += len(chunk)
+                    if self._progress is not None:
+                        self._progress(self.received, self.size)
+                    return chunk
+                self._hand_back(None)
+            finally:
+                self._reading = False
+        await self._reap(cancel=False)
         if self._error is not None:
             error, self._error = self._error, None
             raise error
         raise StopAsyncIteration
 
+    def _hand_back(self, failure: Exception | None) -> None:
+        """Give the call the end of the body (None) or the read's failure, to raise there."""
+        self._body = None
+        handback = self._handback
+        if handback is not None and not handback.done():
+            if failure is None:
+                handback.set_result(None)
+            else:
+                handback.set_exception(failure)
+
     async def read(self) -> bytes:
         """The rest of the body in memory (for small files; iterate over large ones)."""
         return b"".join([chunk async for chunk in self])
 
-    async def _reap(self) -> None:
+    async def _reap(self, cancel: bool = True) -> None:
+        """Wait for the call's task to end (the connection is released once this returns);
+        ``cancel`` stops it first (a cancellation of this wait always does)."""
         task = self._task
         if task is not None:
-            if not task.done():
+            if cancel and not task.done():
                 task.cancel()
-            await until_done(task)  # the connection is released once this returns
+            await until_done(task, task.cancel)
 
     async def aclose(self) -> None:
         """Stop the transfer and release the connection (idempotent)."""
-        self._finished = True
-        self._buffer.clear()
-        self._error = None
-        await self._reap()
+        self._closed = True
+        try:
+            await self._reap()
+        finally:
+            self._body = None
+            self._error = None
 
     async def __aenter__(self) -> ByteStream:
         return self

@@ -17,6 +17,7 @@ import pytest
 from backendai_async import (
     AbortController,
     AbortError,
+    ByteStream,
     Client,
     ClientConfig,
     ErrorType,
@@ -454,6 +455,91 @@ async def test_aborting_or_closing_ends_a_byte_stream(
     with pytest.raises(AbortError):
         async for _ in other:
             pass
+
+
+async def _blocked_read(stream: ByteStream) -> asyncio.Task[bytes]:
+    """A read of ``stream`` in its own task, once it waits for bytes (chunks already
+    buffered are taken first: a read with data at hand finishes within one loop turn)."""
+    while True:
+        read = asyncio.create_task(stream.__anext__())
+        await asyncio.sleep(0)  # one loop turn: the read returns a buffered chunk or waits
+        if not read.done():
+            return read
+        assert read.result()
+
+
+async def test_a_read_waiting_on_a_stalled_stream_ends_with_the_abort_or_the_deadline(
+    client: Client, server: BackendAITestServer, session: str
+) -> None:
+    server.add_fault(
+        Fault(
+            "GET",
+            SINGLE,
+            stall_mid_body=60.0,
+            body_size=2 * MiB,
+            content_type="application/octet-stream",
+            times=2,
+        )
+    )
+    controller = AbortController()
+    stream = await client.download_single(session, "f.bin", signal=controller.signal)
+    read = await _blocked_read(stream)
+    controller.abort()
+    with pytest.raises(AbortError):
+        await read
+    assert acquired_connections(client) == 0
+    with pytest.raises(StopAsyncIteration):
+        await stream.__anext__()
+
+    stream = await client.download_single(session, "f.bin", timeout=0.3)
+    read = await _blocked_read(stream)
+    with pytest.raises(RequestTimeoutError) as info:
+        await read
+    assert info.value.phase == "total"
+    assert acquired_connections(client) == 0
+
+
+async def test_a_second_reader_is_refused_and_the_first_reads_on(
+    client: Client, server: BackendAITestServer, session: str
+) -> None:
+    server.add_fault(
+        Fault(
+            "GET",
+            SINGLE,
+            stall_mid_body=0.2,
+            body_size=2 * MiB,
+            content_type="application/octet-stream",
+        )
+    )
+    async with await client.download_single(session, "f.bin") as stream:
+        read = await _blocked_read(stream)
+        with pytest.raises(RuntimeError, match="already reading"):
+            await stream.__anext__()
+        await read
+        async for _ in stream:
+            pass
+    assert stream.received == stream.size == 2 * MiB
+    assert acquired_connections(client) == 0
+
+
+async def test_closing_a_stream_from_another_task_ends_its_waiting_read(
+    client: Client, server: BackendAITestServer, session: str
+) -> None:
+    server.add_fault(
+        Fault(
+            "GET",
+            SINGLE,
+            stall_mid_body=60.0,
+            body_size=2 * MiB,
+            content_type="application/octet-stream",
+        )
+    )
+    stream = await client.download_single(session, "f.bin")
+    read = await _blocked_read(stream)
+    await stream.aclose()
+    with pytest.raises(StopAsyncIteration):
+        await read
+    assert acquired_connections(client) == 0
 
 
 async def test_a_download_of_several_files_as_a_raw_stream(client: Client, session: str) -> None:
