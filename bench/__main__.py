@@ -174,6 +174,22 @@ def _progress(text: str) -> None:
     print(f"  .. {text}", file=sys.stderr, flush=True)
 
 
+_BUFFER_HEAVY = frozenset({"transfer", "vfolder"})
+"""Scenarios that allocate a fresh 256 KiB buffer per chunk, on both sides."""
+
+
+def _allocator_pinned(env: dict[str, str]) -> dict[str, str]:
+    """The same glibc allocator thresholds for both sides of a transfer scenario.
+
+    With glibc's adaptive thresholds a process lands, by the heap's state at start, either
+    in a mode that reuses freed chunk buffers or in one that returns them to the kernel and
+    page-faults the next one in (~190 faults/MiB, about twice the CPU per MiB); which mode
+    varies per process on both sides and made the throughput ratio swing 0.6-1.8. Pinned
+    thresholds keep every process in the first mode; both sides get the same environment.
+    """
+    return {**env, "MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
+
+
 class Runner:
     """Runs measurements in worker processes against one server; keeps the raw results."""
 
@@ -200,7 +216,7 @@ class Runner:
             text=True,
             timeout=self.sizes.timeout,
             check=False,
-            env=child_env(),
+            env=_allocator_pinned(child_env()) if scenario in _BUFFER_HEAVY else child_env(),
         )
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:
