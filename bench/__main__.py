@@ -73,6 +73,7 @@ class Sizes:
     conc_tasks: int
     conc_warmup: int
     cold_n: int  # cycles per side per process
+    cold_trace: int  # cycles traced for the opcode count
     sign_n: int
     sign_blocks: int
     import_runs: int
@@ -101,6 +102,7 @@ FULL = Sizes(
     conc_tasks=100,
     conc_warmup=400,
     cold_n=50,
+    cold_trace=5,
     sign_n=200_000,
     sign_blocks=10,
     import_runs=21,
@@ -128,6 +130,7 @@ SMOKE = Sizes(
     conc_tasks=10,
     conc_warmup=20,
     cold_n=2,
+    cold_trace=1,
     sign_n=2_000,
     sign_blocks=2,
     import_runs=1,
@@ -397,6 +400,17 @@ def _subs_rows(pairs: list[Pair], n: int) -> list[Row]:
     return [per, flat, ok]
 
 
+def _opcode_row(scenario: str, unit: str, results: list[Result]) -> Row:
+    """Bytecodes executed per call (or cycle) on each side, traced after the timed blocks."""
+    return Row(
+        scenario,
+        f"Python opcodes/{unit}",
+        [r["sdk"]["opcodes"] for r in results],
+        [r["base"]["opcodes"] for r in results],
+        [r["sdk"]["opcodes"] / r["base"]["opcodes"] for r in results],
+    )
+
+
 def run_all(runner: Runner, only: Sequence[str]) -> list[Row]:
     s = runner.sizes
     rows: list[Row] = []
@@ -406,13 +420,7 @@ def run_all(runner: Runner, only: Sequence[str]) -> list[Row]:
             "seq", n=s.seq_n, blocks=s.seq_blocks, warmup=s.seq_warmup, trace=s.seq_trace
         )
         rate, cpu = _interleaved_rows("seq", res, "calls")
-        opcodes = Row(
-            "seq",
-            "Python opcodes/call",
-            [r["sdk"]["opcodes"] for r in res],
-            [r["base"]["opcodes"] for r in res],
-            [r["sdk"]["opcodes"] / r["base"]["opcodes"] for r in res],
-        )
+        opcodes = _opcode_row("seq", "call", res)
         opcodes.note = (
             "bytecodes executed per call in every module, counted with sys.settrace: "
             "deterministic, so it shows the SDK's own overhead whatever the machine's load"
@@ -429,9 +437,9 @@ def run_all(runner: Runner, only: Sequence[str]) -> list[Row]:
         rate, cpu = _interleaved_rows("conc", res, "calls")
         rows += [rate.judge(">=", 0.95), cpu]
     if "cold" in need:
-        res = runner.interleaved("cold", n=s.cold_n)
+        res = runner.interleaved("cold", n=s.cold_n, trace=s.cold_trace)
         rate, cpu = _interleaved_rows("cold", res, "cycles")
-        rows += [rate.judge(">=", 0.90), cpu]
+        rows += [rate.judge(">=", 0.90), cpu, _opcode_row("cold", "cycle", res)]
     if "import" in need:
         rows += _import_rows(runner)
     conc_peaks: list[Pair] = []

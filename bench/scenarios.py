@@ -241,9 +241,14 @@ async def conc(spec: Spec) -> dict[str, Any]:
 
 
 async def cold(spec: Spec) -> dict[str, Any]:
-    """``n`` cycles of: new client, version probe, one signed call, close. Cycles per second."""
+    """``n`` cycles of: new client, version probe, one signed call, close. Cycles per second
+    (and, with ``trace``, opcodes per cycle, counted after the timed cycles)."""
     blocks = {side: _cold_block(OPENERS[side], spec) for side in _sides(spec)}
-    return await _measure(blocks, spec["n"], 1)
+    result = await _measure(blocks, spec["n"], 1)
+    if len(blocks) == 2 and spec.get("trace", 0):
+        for side, block in blocks.items():
+            result[side]["opcodes"] = await _opcodes_per_call(block, spec["trace"])
+    return result
 
 
 def _sides(spec: Spec) -> tuple[str, ...]:
