@@ -35,13 +35,12 @@ class InFlight:
 
     def leave(self, task: asyncio.Task[object]) -> None:
         """Stop tracking one level of ``task``."""
-        depth = self._tasks.get(task, 0) - 1
-        if depth > 0:
-            self._tasks[task] = depth
-        else:
-            self._tasks.pop(task, None)
-            if not self._tasks and self._empty is not None:
-                self._empty.set()
+        tasks = self._tasks
+        depth = tasks.pop(task, 0)
+        if depth > 1:
+            tasks[task] = depth - 1
+        elif not tasks and self._empty is not None:
+            self._empty.set()
 
     async def wait_empty(self) -> None:
         """Return once no task is inside a call (``close()`` waits for aborted calls)."""

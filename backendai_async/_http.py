@@ -15,6 +15,7 @@ the cancellation is recognised here and raised as ``RequestTimeoutError``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import sys
@@ -76,19 +77,80 @@ def _request_fields(method: str, url: URL | str, parameters: Any) -> dict[str, A
     }
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _encode_json(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``: what ``JSONEncoder.encode`` does for a
+    dict or list, without its Python frames (the C encoder, built as ``iterencode`` builds
+    it, with fresh circular-reference markers each time)."""
+    if _c_make_encoder is None or not isinstance(value, (dict, list)):
+        return _ENCODER.encode(value)
+    return "".join(
+        _c_make_encoder({}, _ENCODER.default, _encode_ascii, None, ":", ",", False, False, True)(
+            value, 0
+        )
+    )
+
+
+_encode_ascii = json.encoder.encode_basestring_ascii
+
+
 class _Expiry:
     """A call's deadline: when it fires, it cancels the call's task (and says so)."""
 
-    __slots__ = ("fired", "handle", "task")
+    __slots__ = ("deadline", "fired", "handle", "limit", "task")
 
-    def __init__(self, task: asyncio.Task[Any]) -> None:
+    def __init__(self, task: asyncio.Task[Any], limit: float, deadline: float) -> None:
         self.task = task
+        self.limit = limit
+        self.deadline = deadline
         self.fired = False
         self.handle: asyncio.TimerHandle | None = None
 
     def __call__(self) -> None:
         self.fired = True
         self.task.cancel(_DEADLINE)
+
+
+class _Gate:
+    """The admission gate: ``free`` slots, and the calls waiting for one, first come first
+    served. Taking a free slot is two attribute operations (no await, no frame): the call
+    site does ``if gate.free > 0 and not gate.waiters: gate.free -= 1`` and awaits
+    :meth:`wait` only otherwise. :meth:`release` hands the slot straight to the next waiter.
+    """
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def wait(self) -> None:
+        """Wait for a slot (it is this call's once this returns)."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the slot was handed over as we were cancelled: pass it on
+            # else the cancelled waiter stays queued; release() skips it
+            raise
+
+    def release(self) -> None:
+        """Give the slot back: to the first live waiter, else to the free count."""
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class Transport:
@@ -101,6 +163,7 @@ class Transport:
 
     __slots__ = (
         "_base",
+        "_client_timeout",
         "_client_timeouts",
         "_default_reader",
         "_gate",
@@ -113,6 +176,7 @@ class Transport:
         "_proxy",
         "_session",
         "_timeouts",
+        "_urls",
         "closed",
         "compat",
         "json_headers",
@@ -139,13 +203,15 @@ class Transport:
         # Admission gate mirroring the connector's limit: a call waiting for a connection
         # then holds only its own frames, not an aiohttp ClientRequest, timer and middleware
         # chain (10,000 queued calls: 155 -> 71 MiB peak RSS in `python -m bench --only scale`).
-        self._gate = asyncio.Semaphore(limit) if limit else None
+        self._gate = _Gate(limit) if limit else None
         self._loop = asyncio.get_running_loop()
         self._client_timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._session = session
         self._base = str(base_url).rstrip("/")
         self._prefix = path_prefix
         self._timeouts = timeouts
+        self._client_timeout = self._aiohttp_timeout(timeouts, None)
+        self._urls: dict[str, URL] = {}
         self._in_flight = in_flight
         self._negotiate = negotiate
         self._middlewares = tuple(middlewares) if middlewares is not None else None
@@ -166,6 +232,15 @@ class Transport:
         if self._prefix and not path.startswith("/server/"):
             path = self._prefix + path
         return URL(self._base + path)
+
+    def _cached_url(self, path: str) -> URL:
+        """:meth:`url`, remembered per path (a client calls a few paths many times)."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            url = self._urls[path] = self.url(path)
+        return url
 
     def _aiohttp_timeout(self, timeouts: Timeouts, total: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's limits for one attempt: connect and idle read (the deadline is ours)."""
@@ -212,7 +287,132 @@ class Transport:
         lost after sending, an unreadable answer, a proxy's 502/504): it is added to that
         error's message, whose type stays the same.
         """
-        policy = RetryPolicy.of(retry)
+        if retry != 0 or not versioned or isinstance(path, URL):
+            return await self._general_call(
+                method,
+                path,
+                params,
+                json,
+                data,
+                headers,
+                timeout,
+                signal,
+                RetryPolicy.of(retry),
+                reader,
+                idle_timeout,
+                parameters,
+                versioned,
+                explain,
+                unknown_outcome,
+            )
+        # The common call, inlined: one attempt of a versioned API path. The same steps as
+        # scoped() + _run() + _attempts() + _once(), in the same order, without their frames.
+        try:
+            task, expiry = self._enter(method, path, timeout, signal, parameters)
+            in_flight = self._in_flight
+            try:
+                try:
+                    compat = self.compat
+                    if compat is None:
+                        compat = await self._negotiate(NO_RETRY, signal)
+                    url = self._cached_url(path if isinstance(path, str) else path(compat))
+                    if json is None:
+                        base = self.plain_headers
+                    else:
+                        if callable(json):
+                            json = json(compat)
+                        data = _encode_json(json).encode()
+                        base = self.json_headers
+                        if parameters is None:
+                            parameters = json
+                    if headers:
+                        base = {**base, **headers}
+                    timeouts = self._timeouts
+                    if idle_timeout is USE_DEFAULT:
+                        client_timeout = self._client_timeout
+                    else:
+                        timeouts = timeouts.with_read(idle_timeout)
+                        client_timeout = self._aiohttp_timeout(timeouts, None)
+                    gate = self._gate
+                    if gate is not None:
+                        if gate.free > 0 and not gate.waiters:
+                            gate.free -= 1
+                        else:
+                            await gate.wait()  # inside the deadline
+                    try:
+                        started = time.perf_counter()
+                        failure: ClientError | None = None
+                        try:
+                            resp = await self._session.request(
+                                method,
+                                url,
+                                params=params,
+                                data=data,
+                                headers=base,
+                                timeout=client_timeout,
+                                allow_redirects=False,
+                                raise_for_status=False,
+                                proxy=self._proxy,
+                                middlewares=self._middlewares,
+                                auto_decompress=False,  # _body inflates, within the size limits
+                            )
+                        except asyncio.CancelledError:
+                            raise
+                        except Exception as exc:
+                            failure = self._send_failed(
+                                exc, timeouts, NO_RETRY, method, url, parameters
+                            )
+                        if failure is not None:
+                            _raise_alone(failure)  # outside the except block; no __context__
+                        result = await self._read(
+                            resp, reader, started, timeouts, NO_RETRY, method, url, parameters
+                        )
+                    finally:
+                        if gate is not None:
+                            if gate.waiters:
+                                gate.release()
+                            else:
+                                gate.free += 1
+                    if in_flight.lost_race(task) or (
+                        signal is not None and signal._in_flight.lost_race(task)
+                    ):
+                        await asyncio.sleep(0)  # let the pending abort land here, where claimed
+                    return result
+                except asyncio.CancelledError:
+                    error = self._cancelled(task, signal, expiry, method, path, parameters)
+                    if error is None:
+                        raise
+                    raise error from None
+            finally:
+                if expiry is not None and expiry.handle is not None:
+                    expiry.handle.cancel()
+                in_flight.leave(task)
+                if signal is not None:
+                    signal._in_flight.leave(task)
+        except ClientError as err:
+            if explain is not None or unknown_outcome is not None:
+                _annotate(err, explain, unknown_outcome)
+            raise
+
+    async def _general_call(
+        self,
+        method: str,
+        path: PathSpec | URL,
+        params: Any,
+        json: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        timeout: float | UseDefault | None,
+        signal: AbortSignal | None,
+        policy: RetryPolicy,
+        reader: ResponseReader | None,
+        idle_timeout: float | UseDefault | None,
+        parameters: Any,
+        versioned: bool,
+        explain: Mapping[int, str] | None,
+        unknown_outcome: str | None,
+    ) -> Any:
+        """:meth:`call` for retries, unversioned calls and absolute URLs."""
         call = self.scoped(
             lambda deadline: self._run(
                 method,
@@ -240,13 +440,78 @@ class Transport:
         try:
             return await call
         except ClientError as err:
-            status = err.status if isinstance(err, ServerError) else None
-            meaning = explain.get(status) if explain and status is not None else None
-            if meaning:
-                err.message += f" ({meaning})"
-            if unknown_outcome and _may_have_acted(err):
-                err.message += f" - {unknown_outcome}"
+            _annotate(err, explain, unknown_outcome)
             raise
+
+    def _enter(
+        self,
+        method: str,
+        path: PathSpec | URL,
+        timeout: float | UseDefault | None,
+        signal: AbortSignal | None,
+        parameters: Any,
+    ) -> tuple[asyncio.Task[Any], _Expiry | None]:
+        """Open a call's scope: check it may start, track its task, arm its deadline."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("backendai_async calls must run inside an asyncio task")
+        loop = self._loop
+        if task.get_loop() is not loop:
+            raise RuntimeError(
+                "this Client was opened on another event loop: a Client (and its aiohttp "
+                "session) belongs to the loop it was first used on; create one per loop"
+            )
+        if self.closed:
+            raise ClientClosedError(
+                "this Client is closed; create a new Client to make calls",
+                title="Client closed",
+                **_request_fields(method, self._shown(path), parameters),
+            )
+        if timeout is USE_DEFAULT:
+            total = self._timeouts.total  # checked by Timeouts
+        elif timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise ValueError(
+                f"timeout must be a positive number of seconds or None, got {timeout!r}"
+            )
+        else:
+            total = timeout
+        if signal is not None and signal.aborted:
+            raise self._abort_error(signal.reason, method, self._shown(path), parameters)
+        self._in_flight.enter(task)
+        if signal is not None:
+            signal._in_flight.enter(task)
+        if total is None:
+            return task, None
+        deadline = loop.time() + total
+        expiry = _Expiry(task, total, deadline)
+        expiry.handle = loop.call_at(deadline, expiry)
+        return task, expiry
+
+    def _cancelled(
+        self,
+        task: asyncio.Task[Any],
+        signal: AbortSignal | None,
+        expiry: _Expiry | None,
+        method: str,
+        path: PathSpec | URL,
+        parameters: Any,
+    ) -> ClientError | None:
+        """What a cancelled call raises: its abort or deadline, or None (re-raise the
+        ``CancelledError``: it came from elsewhere, or the caller cancelled too)."""
+        reason = self._in_flight.claim(task)
+        if signal is not None:
+            reason = signal._in_flight.claim(task) or reason
+        expired = expiry is not None and expiry.fired
+        if sys.version_info >= (3, 11):
+            if expired:
+                task.uncancel()
+            if task.cancelling():
+                return None  # the caller cancelled too: their cancellation wins
+        if reason is not None:
+            return self._abort_error(reason, method, self._shown(path), parameters)
+        if expiry is not None and expired:
+            return self._timeout_error("total", expiry.limit, method, self._shown(path), parameters)
+        return None
 
     async def scoped(
         self,
@@ -263,61 +528,21 @@ class Transport:
         ``deadline`` is the loop time at which the call's timer fires (None: no deadline).
         ``method``/``path`` name the call in the errors raised here.
         """
-        task = asyncio.current_task()
-        if task is None:
-            raise RuntimeError("backendai_async calls must run inside an asyncio task")
-        loop = task.get_loop()
-        if loop is not self._loop:
-            raise RuntimeError(
-                "this Client was opened on another event loop: a Client (and its aiohttp "
-                "session) belongs to the loop it was first used on; create one per loop"
-            )
-        if self.closed:
-            raise ClientClosedError(
-                "this Client is closed; create a new Client to make calls",
-                title="Client closed",
-                **_request_fields(method, self._shown(path), parameters),
-            )
-        total = self._timeouts.total if timeout is USE_DEFAULT else timeout
-        if total is not None and (isinstance(total, bool) or not total > 0):
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {total!r}")
-        if signal is not None and signal.aborted:
-            raise self._abort_error(signal.reason, method, self._shown(path), parameters)
+        task, expiry = self._enter(method, path, timeout, signal, parameters)
         in_flight = self._in_flight
-        in_flight.enter(task)
-        if signal is not None:
-            signal._in_flight.enter(task)
-        expiry: _Expiry | None = None
-        deadline = None
-        if total is not None:
-            expiry = _Expiry(task)
-            deadline = loop.time() + total
-            expiry.handle = loop.call_at(deadline, expiry)
         try:
             try:
-                result = await work(deadline)
+                result = await work(None if expiry is None else expiry.deadline)
                 if in_flight.lost_race(task) or (
                     signal is not None and signal._in_flight.lost_race(task)
                 ):
                     await asyncio.sleep(0)  # let the pending abort land here, where it is claimed
                 return result
             except asyncio.CancelledError:
-                reason = in_flight.claim(task)
-                if signal is not None:
-                    reason = signal._in_flight.claim(task) or reason
-                expired = expiry is not None and expiry.fired
-                if sys.version_info >= (3, 11):
-                    if expired:
-                        task.uncancel()
-                    if task.cancelling():
-                        raise  # the caller cancelled too: their cancellation wins
-                if reason is not None:
-                    raise self._abort_error(reason, method, self._shown(path), parameters) from None
-                if expired:
-                    raise self._timeout_error(
-                        "total", total, method, self._shown(path), parameters
-                    ) from None
-                raise
+                error = self._cancelled(task, signal, expiry, method, path, parameters)
+                if error is None:
+                    raise
+                raise error from None
         finally:
             if expiry is not None and expiry.handle is not None:
                 expiry.handle.cancel()
@@ -441,7 +666,7 @@ class Transport:
                 raise ValueError("an unversioned call needs a plain path")
             url = self.url(path)
         if json_body is not None:
-            data = json.dumps(json_body, separators=(",", ":")).encode()
+            data = _encode_json(json_body).encode()
             if base is self.plain_headers:
                 base = self.json_headers
             else:
@@ -455,7 +680,7 @@ class Transport:
             timeouts = timeouts.with_read(idle_timeout)
         gate = self._gate  # None when the session is the caller's or unlimited
         if gate is not None:
-            await gate.acquire()  # inside the deadline; held during retry backoff sleeps too
+            await gate.wait()  # inside the deadline; held during retry backoff sleeps too
         try:
             return await self._attempts(
                 method,
@@ -580,7 +805,7 @@ class Transport:
         parameters: Any,
     ) -> Any:
         started = time.perf_counter()
-        failure: ClientError
+        failure: ClientError | None = None
         try:
             resp = await self._session.request(
                 method,
@@ -598,51 +823,79 @@ class Transport:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            failure = self._translated(
-                self._map_send_error(exc, timeouts, policy, method, url, parameters), exc, url
-            )
-        else:
-            try:
-                status = resp.status
-                if _log.isEnabledFor(logging.DEBUG):
-                    _log.debug(
-                        "%s %s -> %d (%.1f ms)",
-                        method,
-                        safe_url(url),
-                        status,
-                        (time.perf_counter() - started) * 1000,
-                    )
-                if status >= 300:
-                    raise await self._server_error(resp, method, url, parameters)
-                if status < 200:  # an interim or upgrade answer is not the call's answer
-                    raise ResponseError(
-                        f"reading response has failed: the server answered {status} "
-                        f"{resp.reason or ''}".rstrip()
-                        + ", not a final answer",
-                        title="Response unusable",
-                        status=status,
-                        status_text=resp.reason,
-                    )
-                return await reader(resp, self._max_size)
-            except asyncio.CancelledError:
-                resp.close()
-                raise
-            except ClientError as err:
-                resp.close()
-                if err.request_method is None:
-                    err.request_method, err.request_url = method, safe_url(url)
-                    err.request_parameters = mask_secrets(parameters)
-                raise
-            except Exception as exc:
-                resp.close()
-                failure = self._translated(
-                    self._map_read_error(exc, resp, timeouts, policy, method, url, parameters),
-                    exc,
-                    url,
+            failure = self._send_failed(exc, timeouts, policy, method, url, parameters)
+        if failure is not None:
+            _raise_alone(failure)  # outside the except block, and no __context__ on 3.10
+        return await self._read(resp, reader, started, timeouts, policy, method, url, parameters)
+
+    def _send_failed(
+        self,
+        exc: Exception,
+        timeouts: Timeouts,
+        policy: RetryPolicy,
+        method: str,
+        url: URL,
+        parameters: Any,
+    ) -> ClientError:
+        """The error for an attempt that got no answer (masked, with a masked cause)."""
+        return self._translated(
+            self._map_send_error(exc, timeouts, policy, method, url, parameters), exc, url
+        )
+
+    async def _read(
+        self,
+        resp: ClientResponse,
+        reader: ResponseReader | None,
+        started: float,
+        timeouts: Timeouts,
+        policy: RetryPolicy,
+        method: str,
+        url: URL,
+        parameters: Any,
+    ) -> Any:
+        """An attempt's answer: ``reader``'s value, or the error it means; always released."""
+        failure: ClientError
+        try:
+            status = resp.status
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug(
+                    "%s %s -> %d (%.1f ms)",
+                    method,
+                    safe_url(url),
+                    status,
+                    (time.perf_counter() - started) * 1000,
                 )
-            finally:
-                resp.release()
-        _raise_alone(failure)
+            if status >= 300:
+                raise await self._server_error(resp, method, url, parameters)
+            if status < 200:  # an interim or upgrade answer is not the call's answer
+                raise ResponseError(
+                    f"reading response has failed: the server answered {status} "
+                    f"{resp.reason or ''}".rstrip()
+                    + ", not a final answer",
+                    title="Response unusable",
+                    status=status,
+                    status_text=resp.reason,
+                )
+            return await (reader or self._default_reader)(resp, self._max_size)
+        except asyncio.CancelledError:
+            resp.close()
+            raise
+        except ClientError as err:
+            resp.close()
+            if err.request_method is None:
+                err.request_method, err.request_url = method, safe_url(url)
+                err.request_parameters = mask_secrets(parameters)
+            raise
+        except Exception as exc:
+            resp.close()
+            failure = self._translated(
+                self._map_read_error(exc, resp, timeouts, policy, method, url, parameters),
+                exc,
+                url,
+            )
+        finally:
+            resp.release()
+        _raise_alone(failure)  # outside the except blocks, and no __context__ on 3.10
 
     # -- error mapping -----------------------------------------------------------------
 
@@ -844,6 +1097,18 @@ def _raise_alone(err: ClientError) -> NoReturn:
         raise err
     finally:
         err.__context__ = None
+
+
+def _annotate(
+    err: ClientError, explain: Mapping[int, str] | None, unknown_outcome: str | None
+) -> None:
+    """Add what a failure means for this call (``explain``, ``unknown_outcome``) to it."""
+    status = err.status if isinstance(err, ServerError) else None
+    meaning = explain.get(status) if explain and status is not None else None
+    if meaning:
+        err.message += f" ({meaning})"
+    if unknown_outcome and _may_have_acted(err):
+        err.message += f" - {unknown_outcome}"
 
 
 def _may_have_acted(err: ClientError) -> bool:
