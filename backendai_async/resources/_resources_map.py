@@ -21,6 +21,7 @@ from .._compat import Compat
 __all__ = [
     "CLUSTER_MODES",
     "JS_RESOURCE_KEYS",
+    "NO_RESOURCES",
     "SESSION_TYPES",
     "PreparedResources",
     "SessionResources",
@@ -208,7 +209,7 @@ class PreparedResources:
         return body
 
 
-_NO_RESOURCES = PreparedResources({}, {}, {})
+NO_RESOURCES = PreparedResources({}, {}, {})
 """``resources=None``: shared, never mutated (``apply`` copies before writing)."""
 
 
@@ -346,7 +347,7 @@ def prepare_resources(resources: SessionResources | Mapping[str, Any] | None) ->
     type, or two keys that set the same slot (``gpu`` and ``cuda.device``).
     """
     if resources is None:
-        return _NO_RESOURCES
+        return NO_RESOURCES
     if isinstance(resources, SessionResources):
         resources = resources.to_js()
     if not isinstance(resources, Mapping):

@@ -62,7 +62,7 @@ from ..errors import ServerError
 from ..timeouts import USE_DEFAULT, UseDefault
 from ..types import ExecuteResult, SessionCreated, SessionInfo, SessionLogs
 from ._base import Alias, Api, Resource
-from ._resources_map import PreparedResources, SessionResources, prepare_resources
+from ._resources_map import NO_RESOURCES, PreparedResources, SessionResources, prepare_resources
 from .events import Events
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ PER_KERNEL_LOGS: Final = "per-kernel-logs"  # the feature flag of get_logs(kerne
 PER_KERNEL_LOGS_SINCE: Final = "24.03.7"
 
 _NAME = re.compile(r"^\w[\w.-]*\w$", re.ASCII)
+_GOOD_NAMES: set[str] = set()
+"""Names check_session_name() accepted (a client reuses a few names many times)."""
 _ALNUM = string.ascii_letters + string.digits
 Timeout = float | UseDefault | None
 StrPath = str | os.PathLike[str]
@@ -118,6 +120,8 @@ class DirectAccessInfo(TypedDict, total=False):
 
 def check_session_name(name: object, what: str = "session name") -> str:
     """A name the manager accepts for a new session: 4-64 ASCII word chars, dots, dashes."""
+    if isinstance(name, str) and name in _GOOD_NAMES:
+        return name  # checked before
     if not isinstance(name, str):
         raise ValueError(f"{what} must be a string, got {type(name).__name__}")
     if not 4 <= len(name) <= 64:
@@ -127,6 +131,9 @@ def check_session_name(name: object, what: str = "session name") -> str:
             f"{what} {name!r} must start and end with a letter, digit or '_' and contain only "
             "ASCII letters, digits, '_', '.' and '-'"
         )
+    if len(_GOOD_NAMES) >= 1024:
+        _GOOD_NAMES.clear()
+    _GOOD_NAMES.add(name)
     return name
 
 
@@ -253,13 +260,6 @@ _DESTROY_RETRY: Final = RetryPolicy(
 )
 
 
-def _service_port(port: Any) -> Any:
-    """A reuse answer's kernel row gets the ``ports`` key a creation answer has."""
-    if isinstance(port, dict) and "ports" not in port and "container_ports" in port:
-        return {**port, "ports": port["container_ports"]}
-    return port
-
-
 def _created(body: dict[str, Any]) -> SessionCreated:
     """One shape for new and reused sessions: ``servicePorts`` always a list, ``raw`` kept.
 
@@ -271,13 +271,27 @@ def _created(body: dict[str, Any]) -> SessionCreated:
         ports = body.get("service_ports")
     if ports is not None and not isinstance(ports, list):
         raise ValueError(f"servicePorts is not a list: {type(ports).__name__}")
-    shaped = {k: v for k, v in body.items() if k != "service_ports"}
-    shaped["servicePorts"] = [_service_port(p) for p in ports or ()]
+    shaped = dict(body)  # the same keys in the same order, less service_ports
+    shaped.pop("service_ports", None)
+    shaped["servicePorts"] = (
+        [
+            {**p, "ports": p["container_ports"]}  # a reuse answer's kernel row: add "ports"
+            if isinstance(p, dict) and "ports" not in p and "container_ports" in p
+            else p
+            for p in ports
+        ]
+        if ports
+        else []
+    )
     shaped["raw"] = body
     return cast(SessionCreated, shaped)
 
 
 _read_created = object_reader(_created)
+
+
+def _create_session_path(compat: Compat) -> str:
+    return compat.create_session_path
 
 
 def _looks_like_uuid(text: str) -> bool:
@@ -328,14 +342,18 @@ class Sessions(Resource):
         signal: AbortSignal | None,
     ) -> SessionCreated:
         if timeout is USE_DEFAULT:
-            timeout = max(CREATE_TIMEOUT, prepared.max_wait_seconds + 15.0)
+            timeout = (
+                max(CREATE_TIMEOUT, prepared.max_wait_seconds + 15.0)
+                if prepared.top
+                else CREATE_TIMEOUT  # max_wait_seconds is 0
+            )
 
         def describe(compat: Compat) -> dict[str, Any]:
             full = dict(body)
             if image is not None:
                 full[compat.create_image_field] = image
             full[compat.create_name_field] = name
-            return prepared.apply(full, compat)
+            return full if prepared is NO_RESOURCES else prepared.apply(full, compat)
 
         created: SessionCreated = await self._api.send(
             "POST",
@@ -377,7 +395,7 @@ class Sessions(Resource):
         name = self.generate_session_id() if session_id is None else check_session_name(session_id)
         prepared = prepare_resources(resources)
         return await self._create(
-            lambda compat: compat.create_session_path,
+            _create_session_path,
             {},
             name,
             image,
