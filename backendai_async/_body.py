@@ -61,6 +61,59 @@ def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
+_JSON_BODY, _TEXT_BODY, _OTHER_BODY = 0, 1, 2
+_KINDS: dict[str | None, int] = {}
+"""Content-Type header text -> how its body decodes (a client sees a handful of them)."""
+
+
+def _kind(resp: ClientResponse) -> int:
+    """JSON, text or other, from the answer's media type (remembered per header text)."""
+    raw = resp.headers.get("Content-Type")
+    kind = _KINDS.get(raw)
+    if kind is None:
+        media_type = resp.content_type
+        kind = (
+            _JSON_BODY
+            if _is_json(media_type)
+            else _TEXT_BODY
+            if media_type.startswith("text/")
+            else _OTHER_BODY
+        )
+        if len(_KINDS) >= 64:
+            _KINDS.clear()
+        _KINDS[raw] = kind
+    return kind
+
+
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _loads(data: bytes) -> Any:
+    """``json.loads(data)``; a UTF-8 object or array (what a server sends) skips its
+    encoding sniffing and whitespace passes. Anything else, or any doubt, is json.loads."""
+    if len(data) > 1 and data[1] and (data[0] == 123 or data[0] == 91):  # '{' or '['
+        try:
+            text = data.decode("utf-8", "surrogatepass")  # what json.loads decodes with
+            value, end = _scan_json(text, 0)
+        except (StopIteration, ValueError):
+            pass  # json.loads raises its own error
+        else:
+            if end == len(text):
+                return value
+    return json.loads(data)
+
+
+def _decoded(resp: ClientResponse, data: bytes) -> Any:
+    if not data:
+        return None
+    kind = _kind(resp)
+    if kind == _JSON_BODY:
+        return _loads(data)
+    if kind == _TEXT_BODY:
+        return data.decode(resp.charset or "utf-8", "replace")
+    return data
+
+
 def _has_body(resp: ClientResponse) -> bool:
     return not (resp.method == "HEAD" or resp.status in (204, 304) or resp.status < 200)
 
@@ -328,15 +381,7 @@ async def decode_body(resp: ClientResponse, limit: int | None) -> Any:
 
     An empty body (a 204, or the webserver's empty 201 on logout) is ``None``.
     """
-    data = await read_limited(resp, limit)
-    if not data:
-        return None
-    media_type = resp.content_type
-    if _is_json(media_type):
-        return json.loads(data)
-    if media_type.startswith("text/"):
-        return data.decode(resp.charset or "utf-8", "replace")
-    return data
+    return _decoded(resp, await read_limited(resp, limit))
 
 
 async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
@@ -345,7 +390,7 @@ async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
     A ``null``, a list or text where an object is due is a broken answer (ERR_RESPONSE),
     not a value to hand on and fail later with a ``TypeError`` in the caller's code.
     """
-    value = await decode_body(resp, limit)
+    value = _decoded(resp, await read_limited(resp, limit))
     if not isinstance(value, dict):
         shown = "null" if value is None else type(value).__name__
         raise ValueError(f"expected a JSON object, got {shown}")
@@ -377,8 +422,8 @@ async def read_error_body(resp: ClientResponse) -> Any:
     the status is the error, the body only detail (so a 500 stays a 500)."""
     try:
         raw = await read_limited(resp, ERROR_BODY_LIMIT)
-        if raw and _is_json(resp.content_type):
-            return json.loads(raw)
+        if raw and _kind(resp) == _JSON_BODY:
+            return _loads(raw)
         if raw:
             return raw.decode(resp.charset or "utf-8", "replace")
     except (

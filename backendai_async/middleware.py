@@ -8,12 +8,21 @@ signs is exactly what goes on the wire, with a fresh date each time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, hdrs
 from yarl import URL
 
-from .signing import EMPTY_BODY_SHA256, SigningKeys, authorization_header, make_sign_string, sign
+from .signing import (
+    EMPTY_BODY_SHA256,
+    authorization_header,
+    cached_signing_key,
+    format_date,
+    make_sign_string,
+    sign,
+)
 
 __all__ = ["VERSION_HEADER", "HmacSigner", "OwnOriginCredentials"]
 
@@ -31,11 +40,14 @@ class HmacSigner:
     ours) and signs the ``Host`` header aiohttp will send.
     """
 
-    __slots__ = ("_access_key", "_keys")
+    __slots__ = ("_access_key", "_credential", "_date", "_second", "_secret")
 
     def __init__(self, access_key: str, secret_key: str) -> None:
         self._access_key = access_key
-        self._keys = SigningKeys(secret_key)
+        self._secret = secret_key
+        self._credential = authorization_header(access_key, "")  # + the signature
+        self._second = -1
+        self._date = ("", "")
 
     def __repr__(self) -> str:
         return f"HmacSigner(access_key={self._access_key!r}, secret_key=********)"
@@ -48,11 +60,15 @@ class HmacSigner:
         content_type = headers.get(hdrs.CONTENT_TYPE)
         if content_type is None:
             content_type = headers[hdrs.CONTENT_TYPE] = _JSON
-        media_type = content_type.partition(";")[0].strip().lower()
+        media_type = _JSON if content_type == _JSON else _media_type(content_type)
         if hdrs.DATE in headers:
             del headers[hdrs.DATE]
         host = headers[hdrs.HOST]
-        date, day = self._keys.now()
+        second = int(time.time())
+        if second != self._second:  # the date text changes once a second
+            self._date = format_date(second)
+            self._second = second
+        date, day = self._date
         headers[DATE_HEADER] = date
         body_hash = EMPTY_BODY_SHA256
         if version < _BODY_SIGNED_BEFORE and media_type != "multipart/form-data":
@@ -62,9 +78,15 @@ class HmacSigner:
         sign_string = make_sign_string(
             request.method, request.url.raw_path_qs, date, host, media_type, version, body_hash
         )
-        signature = sign(self._keys.key(day, host), sign_string)
-        headers[hdrs.AUTHORIZATION] = authorization_header(self._access_key, signature)
+        signature = sign(cached_signing_key(self._secret, day, host), sign_string)
+        headers[hdrs.AUTHORIZATION] = self._credential + signature
         return await handler(request)
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(content_type: str) -> str:
+    """The media type the manager signs: the Content-Type's ``type/subtype``, lower case."""
+    return content_type.partition(";")[0].strip().lower()
 
 
 class OwnOriginCredentials:

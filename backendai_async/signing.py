@@ -7,14 +7,25 @@ Content-Type header, the date header's text and the version header's text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import hmac
 import time
+from collections.abc import Callable
+
+try:  # the C function hmac.digest() wraps: one call, no HMAC object
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - a Python built without OpenSSL's _hashlib
+    import hmac
+
+    def _hmac_digest(key: bytes, msg: bytes, digest: str) -> bytes:  # type: ignore[misc]
+        return hmac.digest(key, msg, digest)
+
 
 __all__ = [
     "EMPTY_BODY_SHA256",
     "SigningKeys",
     "authorization_header",
+    "cached_signing_key",
     "derive_signing_key",
     "format_date",
     "make_sign_string",
@@ -26,8 +37,15 @@ EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 def derive_signing_key(secret_key: str, day: str, host: str) -> bytes:
     """``HMAC(HMAC(secret, YYYYMMDD), host)``: the per-day, per-host signing key."""
-    k1 = hmac.new(secret_key.encode("utf-8"), day.encode("ascii"), hashlib.sha256).digest()
-    return hmac.new(k1, host.encode("utf-8"), hashlib.sha256).digest()
+    k1 = _hmac_digest(secret_key.encode("utf-8"), day.encode("ascii"), "sha256")
+    return _hmac_digest(k1, host.encode("utf-8"), "sha256")
+
+
+cached_signing_key: Callable[[str, str, str], bytes] = functools.lru_cache(maxsize=64)(
+    derive_signing_key
+)
+""":func:`derive_signing_key`, remembered process-wide per (secret, day, host): every client
+of one key pair shares it, and a hit costs no Python frame."""
 
 
 def make_sign_string(
@@ -48,7 +66,7 @@ def make_sign_string(
 
 def sign(key: bytes, sign_string: str) -> str:
     """Hex HMAC-SHA256 of the sign string."""
-    return hmac.new(key, sign_string.encode("utf-8"), hashlib.sha256).hexdigest()
+    return _hmac_digest(key, sign_string.encode("utf-8"), "sha256").hex()
 
 
 def authorization_header(access_key: str, signature: str) -> str:
