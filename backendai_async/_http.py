@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar, cast
 
 import aiohttp
 from aiohttp import ClientResponse
@@ -249,9 +249,7 @@ class Transport:
         if found is None:
             if len(self._client_timeouts) >= 32:
                 self._client_timeouts.clear()
-            found = self._client_timeouts[key] = aiohttp.ClientTimeout(
-                total=total, sock_connect=timeouts.connect, sock_read=timeouts.read
-            )
+            found = self._client_timeouts[key] = timeouts.to_aiohttp(total)
         return found
 
     async def call(
@@ -287,7 +285,11 @@ class Transport:
         lost after sending, an unreadable answer, a proxy's 502/504): it is added to that
         error's message, whose type stays the same.
         """
-        if retry != 0 or not versioned or isinstance(path, URL):
+        if (
+            retry != 0
+            or isinstance(path, URL)
+            or (not versioned and (json is not None or not isinstance(path, str)))
+        ):
             return await self._general_call(
                 method,
                 path,
@@ -305,26 +307,31 @@ class Transport:
                 explain,
                 unknown_outcome,
             )
-        # The common call, inlined: one attempt of a versioned API path. The same steps as
-        # scoped() + _run() + _attempts() + _once(), in the same order, without their frames.
+        # The common call, inlined: one attempt to an API path (or the unversioned version
+        # probe). The same steps as scoped() + _run() + _attempts() + _once(), in the same
+        # order, without their frames.
         try:
             task, expiry = self._enter(method, path, timeout, signal, parameters)
             in_flight = self._in_flight
             try:
                 try:
-                    compat = self.compat
-                    if compat is None:
-                        compat = await self._negotiate(NO_RETRY, signal)
-                    url = self._cached_url(path if isinstance(path, str) else path(compat))
-                    if json is None:
-                        base = self.plain_headers
-                    else:
-                        if callable(json):
-                            json = json(compat)
-                        data = _encode_json(json).encode()
-                        base = self.json_headers
-                        if parameters is None:
-                            parameters = json
+                    if versioned:
+                        compat = self.compat
+                        if compat is None:
+                            compat = await self._negotiate(NO_RETRY, signal)
+                        url = self._cached_url(path if isinstance(path, str) else path(compat))
+                        if json is None:
+                            base = self.plain_headers
+                        else:
+                            if callable(json):
+                                json = json(compat)
+                            data = _encode_json(json).encode()
+                            base = self.json_headers
+                            if parameters is None:
+                                parameters = json
+                    else:  # the version probe: a plain path, no JSON (see above)
+                        url = self._cached_url(cast(str, path))
+                        base = self.probe_headers
                     if headers:
                         base = {**base, **headers}
                     timeouts = self._timeouts

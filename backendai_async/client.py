@@ -300,6 +300,17 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
         """Abort every queued and in-flight call (they raise ``AbortError``), wait until they
         have let go, then close an owned session. Concurrent calls all return once closed."""
         if self._closing is None:
+            if not self._in_flight:  # nothing to abort: close here, in the caller's task
+                done = self._closing = asyncio.get_running_loop().create_future()
+                try:
+                    await self._close()
+                finally:
+                    # Also when the caller was cancelled part-way: aiohttp closes every
+                    # connection before its first await (what is skipped is waiting for
+                    # them to be lost). No task and no shield: close() costs ~1,000 fewer
+                    # opcodes (bench cold).
+                    done.set_result(None)
+                return
             self._closing = asyncio.ensure_future(self._close())
         await asyncio.shield(self._closing)
 
@@ -473,7 +484,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
                         versioned=False,
                         timeout=None,  # the calling call's deadline covers it
                         signal=signal,
-                        retry=RetryPolicy.of(policy.retries),
+                        retry=policy.retries,
                         reader=self._read_version,
                     )
                 except ServerError as err:
@@ -670,7 +681,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
         }
         cfg = self._config
         transport.known_secrets = tuple(
-            s for s in (cfg.secret_key, cfg.password, self._login_session_id, *cfg.url_secrets) if s
+            filter(None, (cfg.secret_key, cfg.password, self._login_session_id, *cfg.url_secrets))
         )
 
 

@@ -8,6 +8,7 @@ The environment is read only by :meth:`ClientConfig.from_env`, never behind your
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import ssl as ssl_module
 from collections.abc import Mapping
@@ -23,13 +24,14 @@ __all__ = ["DEFAULT_ENDPOINT", "ClientConfig", "ConnectionMode", "check_header_t
 
 DEFAULT_ENDPOINT = "https://api.backend.ai"
 _FORBIDDEN = ("\r", "\n", "\x00")
+_DEFAULT_TIMEOUTS = Timeouts()  # immutable: one for every config that sets none
 
 
 def check_header_text(value: object, argument: str) -> str:
     """A value that goes into a header or the signature: no CR, LF, NUL or outer spaces."""
     if not isinstance(value, str):
         raise ValueError(f"{argument} must be a string, got {type(value).__name__}")
-    if any(c in value for c in _FORBIDDEN):
+    if "\r" in value or "\n" in value or "\x00" in value:  # _FORBIDDEN
         raise ValueError(f"{argument} contains a line break or NUL character")
     if value != value.strip():
         raise ValueError(f"{argument} has leading or trailing whitespace")
@@ -49,6 +51,8 @@ class ConnectionMode(str, enum.Enum):
 
 
 def _mode(value: ConnectionMode | str) -> ConnectionMode:
+    if value is ConnectionMode.API:
+        return value
     try:
         return ConnectionMode(value.upper() if isinstance(value, str) else value)
     except ValueError:
@@ -69,6 +73,12 @@ def _endpoint(value: str | URL) -> URL:
         raise ValueError(f"endpoint must not carry a query or fragment: {str(value)!r}")
     # Keep a path prefix (deployments behind a reverse proxy), without a trailing slash.
     return url.with_path(url.path.rstrip("/") or "/")
+
+
+@functools.lru_cache(maxsize=32)
+def _endpoint_of_text(text: str) -> URL:
+    """:func:`_endpoint` of a string, remembered (a URL is immutable)."""
+    return _endpoint(text)
 
 
 def _require(
@@ -150,7 +160,13 @@ class ClientConfig:
         mode = _mode(connection_mode)
         set_ = object.__setattr__
         set_(self, "_connection_mode", mode)
-        set_(self, "_endpoint", _endpoint(endpoint if endpoint is not None else DEFAULT_ENDPOINT))
+        if endpoint is None:
+            endpoint = DEFAULT_ENDPOINT
+        set_(
+            self,
+            "_endpoint",
+            _endpoint_of_text(endpoint) if type(endpoint) is str else _endpoint(endpoint),
+        )
         if mode is ConnectionMode.API:
             if user_id is not None or password is not None:
                 raise ValueError("user_id/password are for SESSION mode; API mode takes keys")
@@ -178,7 +194,7 @@ class ClientConfig:
         if timeouts is not None and timeout is not None:
             raise ValueError("pass either timeouts= or timeout=, not both")
         if timeouts is None:
-            timeouts = Timeouts() if timeout is None else Timeouts(total=timeout)
+            timeouts = _DEFAULT_TIMEOUTS if timeout is None else Timeouts(total=timeout)
         if not isinstance(limit, int) or limit < 0:
             raise ValueError("limit must be a non-negative int (0 means no limit)")
         if not isinstance(limit_per_host, int) or limit_per_host < 0:

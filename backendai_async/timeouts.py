@@ -9,6 +9,7 @@ per-call "use the client's setting" apart from an explicit ``None``.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
@@ -58,4 +59,12 @@ class Timeouts:
 
     def to_aiohttp(self, total: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's view of one attempt; ``total`` is what remains of the call's deadline."""
-        return aiohttp.ClientTimeout(total=total, sock_connect=self.connect, sock_read=self.read)
+        return _client_timeout(total, self.connect, self.read)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(
+    total: float | None, connect: float | None, read: float | None
+) -> aiohttp.ClientTimeout:
+    """One (immutable) ``ClientTimeout`` per distinct set of limits, process-wide."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)

@@ -28,6 +28,10 @@ class UnsupportedVersionError(ValueError):
     """The server's version cannot be spoken by this SDK (older than v3, or unparsable)."""
 
 
+_PARSED: dict[str, ApiVersion] = {}
+"""Texts :meth:`ApiVersion.parse` has parsed (every client parses the same few)."""
+
+
 class ApiVersion(NamedTuple):
     """An API version; tuple order makes ``<`` compare (major, date) as the server does."""
 
@@ -37,10 +41,19 @@ class ApiVersion(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> ApiVersion:
         """Parse ``vN.YYYYMMDD``; raise ``ValueError`` naming the bad text otherwise."""
+        if cls is ApiVersion and type(text) is str:
+            known = _PARSED.get(text)
+            if known is not None:
+                return known
         match = _VERSION_RE.match(text.strip()) if isinstance(text, str) else None
         if match is None:
             raise ValueError(f"not an API version (expected 'vN.YYYYMMDD'): {text!r}")
-        return cls(int(match.group(1)), match.group(2))
+        version = cls(int(match.group(1)), match.group(2))
+        if cls is ApiVersion and type(text) is str:
+            if len(_PARSED) >= 256:
+                _PARSED.clear()
+            _PARSED[text] = version
+        return version
 
     def __str__(self) -> str:
         return f"v{self.major}.{self.date}"

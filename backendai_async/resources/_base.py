@@ -155,6 +155,7 @@ class Namespace(Generic[T]):
         self._module = module
         self._class_name = class_name
         self._attr = ""
+        self._class: Any = None  # imported on first access
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self._attr = name
@@ -168,8 +169,11 @@ class Namespace(Generic[T]):
     def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
         if obj is None:
             return self
-        module = importlib.import_module(self._module, __package__)
-        namespace = getattr(module, self._class_name)(obj._api)  # type: ignore[attr-defined]
+        cls = self._class
+        if cls is None:
+            module = importlib.import_module(self._module, __package__)
+            cls = self._class = getattr(module, self._class_name)
+        namespace = cls(obj._api)  # type: ignore[attr-defined]
         obj.__dict__[self._attr] = namespace
         return namespace
 
