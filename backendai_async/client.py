@@ -22,23 +22,17 @@ import aiohttp
 from ._abort import AbortSignal, InFlight
 from ._body import ACCEPT_ENCODING, decode_body
 from ._compat import Compat, compat_for
-from ._graphql import graphql_reader, is_mutation
 from ._http import PathSpec, Transport
-from ._login import LoginState, decode_session_body, jar_cookies, restore_cookies
 from ._retry import RetryPolicy
 from ._secrets import redact
-from ._websocket import open_websocket
 from .config import ClientConfig, ConnectionMode, check_header_text
 from .errors import ClientClosedError, ResponseError, ServerError
 from .middleware import VERSION_HEADER, HmacSigner, OwnOriginCredentials
+from .resources._aliases import AccountAliases, AuthAliases, SessionAliases
+from .resources._aliases import Events as _Events
+from .resources._aliases import Streams as _Streams
 from .resources._base import Alias, Namespace
-from .resources.account import AccountAliases
-from .resources.auth import AuthAliases
-from .resources.events import Events as _Events
-from .resources.sessions import SessionAliases
-from .resources.streams import Streams as _Streams
 from .timeouts import USE_DEFAULT, UseDefault
-from .types import ServerVersion
 from .version import (
     ApiVersion,
     UnsupportedVersionError,
@@ -48,6 +42,7 @@ from .version import (
 )
 
 if TYPE_CHECKING:
+    from ._login import LoginState
     from .resources.account import Account
     from .resources.agents import Agents, AgentSummaries
     from .resources.auth import Auth
@@ -77,6 +72,7 @@ if TYPE_CHECKING:
     from .resources.users import Users
     from .resources.utils import Utils
     from .resources.vfolders import VFolder
+    from .types import ServerVersion
 
 __all__ = ["Client", "ClientState"]
 
@@ -126,6 +122,8 @@ class _ClientApi:
         return self._client._compat
 
     def websocket(self, path: PathSpec, **kwargs: Any) -> Any:
+        from ._websocket import open_websocket
+
         return open_websocket(self._client._ready(), path, **kwargs)
 
     def supports(self, feature: str) -> bool:
@@ -145,6 +143,8 @@ class _ClientApi:
         client = self._client
         session = client._session
         if session is not None and not session.closed and client._owns_session:
+            from ._login import jar_cookies
+
             return jar_cookies(session.cookie_jar, client.config.endpoint)
         return dict(client._pending_cookies)
 
@@ -155,6 +155,8 @@ class _ClientApi:
             return
         session = client._session
         if session is not None and not session.closed:
+            from ._login import restore_cookies
+
             restore_cookies(session.cookie_jar, client.config.endpoint, cookies)
         else:
             client._pending_cookies = dict(cookies)
@@ -378,6 +380,8 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
                 timeout=cfg.timeouts.to_aiohttp(None),
             )
             if self._pending_cookies:
+                from ._login import restore_cookies
+
                 restore_cookies(jar, cfg.endpoint, self._pending_cookies)
                 self._pending_cookies = {}
         else:
@@ -386,6 +390,9 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
             # Per-request middlewares replace the session's: keep its own, then ours.
             own = tuple(getattr(self._session, "_middlewares", ()) or ())
             per_request = (*own, *middlewares)
+        default_reader = decode_body
+        if self._session_mode:
+            from ._login import decode_session_body as default_reader
         transport = Transport(
             self._session,
             cfg.endpoint,
@@ -397,7 +404,7 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
             max_response_size=cfg.max_response_size,
             limit=cfg.limit if self._owns_session else 0,
             path_prefix="/func" if self._session_mode else "",
-            default_reader=decode_session_body if self._session_mode else decode_body,
+            default_reader=default_reader,
         )
         transport.compat = self._compat
         self._transport = transport
@@ -615,6 +622,8 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
             if not q.strip():
                 raise ValueError("q must be a non-empty GraphQL document")
             if mutation is None:
+                from ._graphql import is_mutation
+
                 mutation = is_mutation(q)
         elif not callable(q):
             raise TypeError(f"q must be a GraphQL document string, got {type(q).__name__}")
@@ -635,6 +644,8 @@ class Client(SessionAliases, AuthAliases, AccountAliases):
             raise TypeError(
                 f"variables must be JSON values (str, number, list, dict): {exc}"
             ) from None
+        from ._graphql import graphql_reader
+
         body: Any
         if isinstance(q, str):
             body = {"query": q, "variables": shown}
@@ -692,7 +703,7 @@ def _version_answer(info: Any, session_mode: bool) -> ServerVersion:
         and isinstance(info.get("version"), str)
         and isinstance(info.get("manager"), str)
     ):
-        return cast(ServerVersion, info)
+        return cast("ServerVersion", info)
     raise ResponseError(_not_a_version_answer(info, session_mode), body=info)
 
 

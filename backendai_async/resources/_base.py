@@ -187,6 +187,10 @@ class Alias(Generic[NS, P, R]):
 
     def __init__(self, namespace: str, method: Callable[Concatenate[NS, P], R]) -> None:
         self._namespace = namespace
+        if isinstance(method, str):  # just the name (resources/_aliases.py): no import
+            self._name: str = method
+            self.__doc__ = f"Alias of ``client.{namespace}.{method}()``."
+            return
         self._name = method.__name__
         self.__doc__ = f"Alias of ``client.{namespace}.{self._name}()``. {method.__doc__ or ''}"
 

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..timeouts import USE_DEFAULT, UseDefault
+from ._aliases import AccountAliases
 from ._args import check_text, optional
-from ._base import Alias, Resource, answers
+from ._base import Resource, answers
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -200,22 +201,3 @@ class Account(Resource):
         slug = _SPACES.sub("-", text.lower()).translate(_SLUG_TABLE).replace("&", "-and-")
         slug = _DASHES.sub("-", _NOT_WORD.sub("", slug))
         return slug.strip("-")
-
-
-class AccountAliases:
-    """The JS SDK's client-level names for ``client.account`` (one line each)."""
-
-    __slots__ = ()
-    account: Account
-
-    get_resource_slots = Alias("account", Account.get_resource_slots)
-    fetch_ssh_keypair = Alias("account", Account.fetch_ssh_keypair)
-    refresh_ssh_keypair = Alias("account", Account.refresh_ssh_keypair)
-    post_ssh_keypair = Alias("account", Account.post_ssh_keypair)
-    is_manager_supporting_totp = Alias("account", Account.is_manager_supporting_totp)
-    initialize_totp = Alias("account", Account.initialize_totp)
-    initialize_totp_anon = Alias("account", Account.initialize_totp_anon)
-    activate_totp = Alias("account", Account.activate_totp)
-    activate_totp_anon = Alias("account", Account.activate_totp_anon)
-    remove_totp = Alias("account", Account.remove_totp)
-    slugify = staticmethod(Account.slugify)

@@ -29,7 +29,8 @@ from ..errors import (
     mask_secrets,
 )
 from ..timeouts import USE_DEFAULT, UseDefault
-from ._base import Alias, LoginApi, Resource
+from ._aliases import AuthAliases
+from ._base import LoginApi, Resource
 
 if TYPE_CHECKING:
     from .._abort import AbortSignal
@@ -425,20 +426,3 @@ class Auth(Resource):
             )
         _log.debug("logged in to the webserver as role %s", status.role)
         return status
-
-
-class AuthAliases:
-    """JS SDK names on the client itself (``client.login``, ``client.check_login`` …)."""
-
-    __slots__ = ()
-    auth: Auth
-
-    login = Alias("auth", Auth.login)
-    token_login = Alias("auth", Auth.token_login)
-    check_login = Alias("auth", Auth.check_login)
-    logout = Alias("auth", Auth.logout)
-    export_session = Alias("auth", Auth.export_session)
-    import_session = Alias("auth", Auth.import_session)
-    signout = Alias("auth", Auth.signout)
-    update_password = Alias("auth", Auth.update_password)
-    update_full_name = Alias("auth", Auth.update_full_name)

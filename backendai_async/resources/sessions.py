@@ -44,7 +44,6 @@ from typing import (
 from urllib.parse import quote
 
 from .._abort import AbortSignal
-from .._archive import archive_extractor
 from .._body import decode_object, discard_body, object_reader
 from .._retry import RetryPolicy
 from .._session_wait import DEFAULT_POLL_INTERVAL, WAIT_TIMEOUT, check_statuses, wait_for_status
@@ -61,7 +60,8 @@ from .._transfer import (
 from ..errors import ServerError
 from ..timeouts import USE_DEFAULT, UseDefault
 from ..types import ExecuteResult, SessionCreated, SessionInfo, SessionLogs
-from ._base import Alias, Api, Resource
+from ._aliases import SessionAliases
+from ._base import Api, Resource
 from ._resources_map import NO_RESOURCES, PreparedResources, SessionResources, prepare_resources
 from .events import Events
 
@@ -989,7 +989,11 @@ class Sessions(Resource):
         guard = ProgressGuard(progress)
         target = None if dest is None else await asyncio.to_thread(_existing_dir, dest)
         idle = self._idle(idle_timeout)
-        reader = None if target is None else archive_extractor(target, guard)
+        reader = None
+        if target is not None:
+            from .._archive import archive_extractor  # tarfile & co.: only when extracting
+
+            reader = archive_extractor(target, guard)
         return cast(
             "list[Path] | ByteStream",
             await self._download(
@@ -1062,54 +1066,3 @@ class _Download(Protocol):
         idle_timeout: Timeout = USE_DEFAULT,
         signal: AbortSignal | None = None,
     ) -> list[Path]: ...
-
-
-class SessionAliases:
-    """JS SDK names on the client itself (``client.create_if_not_exists`` …), one line each."""
-
-    __slots__ = ()
-    sessions: Sessions
-
-    create_if_not_exists = Alias("sessions", Sessions.create_if_not_exists)
-    create_session_from_template = Alias("sessions", Sessions.create_session_from_template)
-    get_info = Alias("sessions", Sessions.get_info)
-    get_direct_access_info = Alias("sessions", Sessions.get_direct_access_info)
-    get_logs = Alias("sessions", Sessions.get_logs)
-    get_task_logs = Alias("sessions", Sessions.get_task_logs)
-    destroy = Alias("sessions", Sessions.destroy)
-    restart = Alias("sessions", Sessions.restart)
-    execute = Alias("sessions", Sessions.execute)
-    interrupt = Alias("sessions", Sessions.interrupt)
-    shutdown_service = Alias("sessions", Sessions.shutdown_service)
-    upload = Alias("sessions", Sessions.upload)
-    list_files = Alias("sessions", Sessions.list_files)
-    rename_session = Alias("sessions", Sessions.rename_session)
-    start_service = Alias("sessions", Sessions.start_service)
-    generate_session_id = Alias("sessions", Sessions.generate_session_id)
-    # Legacy JS names.
-    create_kernel = Alias("sessions", Sessions.create_if_not_exists)
-    destroy_kernel = Alias("sessions", Sessions.destroy)
-    refresh_kernel = Alias("sessions", Sessions.restart)
-
-    @property
-    def download(self) -> _Download:
-        return self.sessions.download
-
-    @property
-    def download_single(self) -> _DownloadSingle:
-        return self.sessions.download_single
-
-    async def run_code(
-        self,
-        code: str,
-        session_id: str,
-        run_id: str | None,
-        mode: str,
-        *,
-        timeout: Timeout = USE_DEFAULT,
-        signal: AbortSignal | None = None,
-    ) -> ExecuteResult:
-        """Legacy JS ``runCode(code, sessionId, runId, mode)``: :meth:`execute` reordered."""
-        return await self.sessions.execute(
-            session_id, run_id, mode, code, {}, timeout, signal=signal
-        )
