@@ -390,7 +390,10 @@ async def decode_object(resp: ClientResponse, limit: int | None) -> Any:
     A ``null``, a list or text where an object is due is a broken answer (ERR_RESPONSE),
     not a value to hand on and fail later with a ``TypeError`` in the caller's code.
     """
-    value = _decoded(resp, await read_limited(resp, limit))
+    return _object(_decoded(resp, await read_limited(resp, limit)))
+
+
+def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         shown = "null" if value is None else type(value).__name__
         raise ValueError(f"expected a JSON object, got {shown}")
@@ -403,8 +406,9 @@ def object_reader(shape: Callable[[dict[str, Any]], T]) -> ResponseReader:
     ``shape`` is pure; a ``ValueError`` from it is a broken answer (ERR_RESPONSE).
     """
 
-    async def read(resp: ClientResponse, limit: int | None) -> T:
-        return shape(await decode_object(resp, limit))
+    async def read(resp: ClientResponse, limit: int | None) -> T:  # decode_object, inlined
+        value = _decoded(resp, await read_limited(resp, limit))
+        return shape(value if isinstance(value, dict) else _object(value))
 
     return read
 

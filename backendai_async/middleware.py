@@ -30,6 +30,9 @@ VERSION_HEADER = "X-BackendAI-Version"
 DATE_HEADER = "X-BackendAI-Date"
 _BODY_SIGNED_BEFORE = "v4.20181215"  # the manager compares version strings, so do we
 _JSON = "application/json"
+_CONTENT_TYPE, _DATE, _HOST = hdrs.CONTENT_TYPE, hdrs.DATE, hdrs.HOST
+_AUTHORIZATION = hdrs.AUTHORIZATION
+_time = time.time
 
 
 class HmacSigner:
@@ -57,14 +60,14 @@ class HmacSigner:
         version = headers.get(VERSION_HEADER)
         if version is None:
             return await handler(request)
-        content_type = headers.get(hdrs.CONTENT_TYPE)
+        content_type = headers.get(_CONTENT_TYPE)
         if content_type is None:
-            content_type = headers[hdrs.CONTENT_TYPE] = _JSON
+            content_type = headers[_CONTENT_TYPE] = _JSON
         media_type = _JSON if content_type == _JSON else _media_type(content_type)
-        if hdrs.DATE in headers:
-            del headers[hdrs.DATE]
-        host = headers[hdrs.HOST]
-        second = int(time.time())
+        if _DATE in headers:
+            del headers[_DATE]
+        host = headers[_HOST]
+        second = int(_time())
         if second != self._second:  # the date text changes once a second
             self._date = format_date(second)
             self._second = second
@@ -79,7 +82,7 @@ class HmacSigner:
             request.method, request.url.raw_path_qs, date, host, media_type, version, body_hash
         )
         signature = sign(cached_signing_key(self._secret, day, host), sign_string)
-        headers[hdrs.AUTHORIZATION] = self._credential + signature
+        headers[_AUTHORIZATION] = self._credential + signature
         return await handler(request)
 
 
