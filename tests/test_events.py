@@ -391,7 +391,9 @@ async def test_a_slow_consumer_keeps_memory_bounded_and_loses_nothing(
     await client.create_if_not_exists("python", "sess-12", {"enqueueOnly": True})
     fake = session_store(server).by_name("sess-12")
     assert fake is not None
-    total, reason = 800, "r" * 16000  # 12.5 MiB of events
+    # 50 MiB of events: more than loopback TCP can buffer (tcp_rmem may autotune to 32 MiB,
+    # tcp_wmem to 4 MiB; 12.5 MiB fitted on an idle machine and the server never blocked)
+    total, reason = 3200, "r" * 16000
     async with client.session_events("sess-12", buffer=16) as events:
         for i in range(total):  # published at once; read only from the first take() on
             hub.session_event(fake, "kernel_creating", reason=f"{i:05d}{reason}")
