@@ -95,7 +95,8 @@ async def test_wait_names_the_state_a_pending_session_ended_in(
     with pytest.raises(SessionStateError) as info:
         await waiting
     assert info.value.state in ("CANCELLED", "TERMINATED")
-    real.observe("wait_pending_destroyed", f"SessionStateError {info.value.state}")
+    # which of the two the manager reports first varies from run to run (seen: both)
+    real.observe("wait_pending_destroyed", "SessionStateError CANCELLED or TERMINATED")
 
 
 async def test_session_events_through_the_webserver(
