@@ -17,7 +17,6 @@ import asyncio
 import collections
 import contextlib
 import os
-import sys
 from typing import Any
 
 from . import scenarios
@@ -51,21 +50,11 @@ def _short(filename: str) -> str:
 async def _count(call: Any, n: int) -> collections.Counter[tuple[str, int, str]]:
     counts: collections.Counter[tuple[str, int, str]] = collections.Counter()
 
-    def tracer(frame: Any, event: str, arg: Any) -> Any:
-        if event == "call":
-            frame.f_trace_opcodes = True
-            frame.f_trace_lines = False
-        elif event == "opcode":
-            code = frame.f_code
-            counts[(code.co_filename, code.co_firstlineno, code.co_name)] += 1
-        return tracer
+    def count(frame: Any) -> None:
+        code = frame.f_code
+        counts[(code.co_filename, code.co_firstlineno, code.co_name)] += 1
 
-    sys.settrace(tracer)
-    try:
-        for _ in range(n):
-            await call()
-    finally:
-        sys.settrace(None)
+    await scenarios.trace_opcodes(call, n, count)
     return counts
 
 

@@ -181,22 +181,16 @@ async def _alternate(blocks: dict[str, Block], count: int, units: int) -> dict[s
 # --- scenarios ----------------------------------------------------------------------------
 
 
-async def _opcodes_per_call(call: Call, n: int) -> float:
-    """Python bytecodes executed per call (every module: SDK, aiohttp, asyncio, stdlib).
-
-    Deterministic, unlike any timing on a shared machine: a change to the SDK's own code
-    shows up here exactly. C code (json, hmac, sockets) is not counted; it is the same
-    work on both sides.
-    """
-    executed = 0
+async def trace_opcodes(call: Call, n: int, on_opcode: Callable[[Any], object]) -> None:
+    """Run ``call`` ``n`` times with ``on_opcode(frame)`` called for every Python bytecode
+    executed (every module: SDK, aiohttp, asyncio, stdlib)."""
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
-        nonlocal executed
         if event == "call":
             frame.f_trace_opcodes = True
             frame.f_trace_lines = False
         elif event == "opcode":
-            executed += 1
+            on_opcode(frame)
         return tracer
 
     sys.settrace(tracer)
@@ -205,6 +199,22 @@ async def _opcodes_per_call(call: Call, n: int) -> float:
             await call()
     finally:
         sys.settrace(None)
+
+
+async def _opcodes_per_call(call: Call, n: int) -> float:
+    """Python bytecodes executed per call.
+
+    Deterministic, unlike any timing on a shared machine: a change to the SDK's own code
+    shows up here exactly. C code (json, hmac, sockets) is not counted; it is the same
+    work on both sides.
+    """
+    executed = 0
+
+    def count(_frame: Any) -> None:
+        nonlocal executed
+        executed += 1
+
+    await trace_opcodes(call, n, count)
     return executed / n
 
 
