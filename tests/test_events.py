@@ -342,7 +342,7 @@ async def test_break_closes_the_connection(client: Client, server: BackendAITest
         assert hub.subscribers == 1
     assert acquired_connections(client) == 0
     assert events.closed
-    await hub.wait_for_subscribers(0)
+    await hub.wait_for_departures()
 
 
 async def test_cancelling_the_consumer_mid_stream_leaves_nothing_open(
@@ -363,6 +363,7 @@ async def test_cancelling_the_consumer_mid_stream_leaves_nothing_open(
         await task
     assert acquired_connections(client) == 0
     assert not [t for t in asyncio.all_tasks() if "_main" in repr(t.get_coro())]
+    await event_hub(server).wait_for_departures()  # the socket was closed, not pooled
 
 
 async def test_client_close_ends_the_stream_with_abort_error(server: BackendAITestServer) -> None:
@@ -373,6 +374,7 @@ async def test_client_close_ends_the_stream_with_abort_error(server: BackendAITe
         with pytest.raises(AbortError, match="closed"):
             await take(events, 1)
     assert events.closed
+    await event_hub(server).wait_for_departures()
 
 
 async def test_a_signal_aborts_the_stream(client: Client, server: BackendAITestServer) -> None:
@@ -382,6 +384,7 @@ async def test_a_signal_aborts_the_stream(client: Client, server: BackendAITestS
         with pytest.raises(AbortError, match="enough"):
             await take(events, 1)
     assert acquired_connections(client) == 0
+    await event_hub(server).wait_for_departures()
 
 
 async def test_a_slow_consumer_keeps_memory_bounded_and_loses_nothing(
@@ -517,7 +520,7 @@ async def test_breaking_out_of_attach_background_task_closes_it(
         async for _ in events:
             break
     await runner
-    await hub.wait_for_subscribers(0)
+    await hub.wait_for_departures()
     assert acquired_connections(client) == 0
 
 

@@ -67,7 +67,7 @@ async def test_an_event_wakes_the_wait_long_before_the_poll(
     assert infos(server) == 3  # before, after subscribing, after the event
     assert hub.connections == 1
     assert acquired_connections(client) == 0
-    await hub.wait_for_subscribers(0)
+    await hub.wait_for_departures()
 
 
 async def test_the_state_reached_while_subscribing_is_found_by_the_re_check(
@@ -188,7 +188,7 @@ async def test_abort_and_close_end_the_wait(server: BackendAITestServer) -> None
         await client.close()
         with pytest.raises(AbortError):
             await waiting
-    await event_hub(server).wait_for_subscribers(0)
+    await event_hub(server).wait_for_departures()
 
 
 async def test_bad_arguments_fail_before_sending(

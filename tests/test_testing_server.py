@@ -812,3 +812,27 @@ async def test_extra_routes_can_add_public_and_streaming_handlers(
             len(data),
             data,
         )
+
+
+# --- event streams: the hub sees a client leave ----------------------------------------------
+
+
+async def test_the_event_hub_sees_a_closed_stream_leave_and_an_open_one_stay(
+    server: BackendAITestServer, http: aiohttp.ClientSession
+) -> None:
+    from backendai_async.testing import event_hub
+
+    hub = event_hub(server)
+    url = server.url("/events/session")
+    with pytest.raises(ValueError, match="wait_for_departures"):
+        await hub.wait_for_subscribers(0)
+    resp = await http.get(url, headers=signed_headers("GET", url))
+    assert resp.status == 200
+    await hub.wait_for_subscribers(1)
+    # The client keeps its socket open: no departure to see (the pings are 15 s apart).
+    with pytest.raises(TimeoutError):
+        await hub.wait_for_departures(timeout=0.2)
+    assert hub.subscribers == 1
+    resp.close()  # closes the socket: seen at once, not at the next ping
+    await hub.wait_for_departures(timeout=5)
+    assert hub.subscribers == 0

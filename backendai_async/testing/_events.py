@@ -44,6 +44,9 @@ SESSION_EVENTS_SINCE: Final = (24, 3)
 """Releases from this one stream ``session_*`` events (23.09 streams ``kernel_*`` only; the
 exact release of the change is an assumption: clients should accept both)."""
 PING_INTERVAL: Final = 15.0
+_LIVENESS: Final = 0.01
+"""How often a stream checks its connection while :meth:`EventHub.wait_for_departures` runs
+(the fake otherwise notices a client that left only at its next write)."""
 _SEP = "\r\n"
 _BLOCKED = 1  # bytes the kernel did not take: its buffers are full
 _WRITE_SIZE = 64 * 1024
@@ -121,7 +124,8 @@ class _Published:
 @dataclass(eq=False)
 class _Subscriber:
     accepts: Callable[[_Published], bool]
-    queue: asyncio.Queue[_Published] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[_Published | None] = field(default_factory=asyncio.Queue)
+    """Events to send; None wakes the stream to check its connection."""
 
 
 class EventHub:
@@ -142,17 +146,45 @@ class EventHub:
         self._subscribers: list[_Subscriber] = []
         self._changed = asyncio.Event()
         self._drops_done = 0
+        self._watchers = 0
 
     @property
     def subscribers(self) -> int:
         """Streams registered right now."""
         return len(self._subscribers)
 
-    async def wait_for_subscribers(self, count: int = 1, timeout: float = 5.0) -> None:
-        """Return once at least ``count`` streams are registered."""
+    @property
+    def watching(self) -> bool:
+        """Whether streams check their connections now (a departure is being waited for)."""
+        return self._watchers > 0
 
+    async def wait_for_subscribers(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Return once at least ``count`` (>= 1) streams are registered."""
+        if count < 1:
+            raise ValueError(
+                f"wait_for_subscribers({count}) is always true: wait_for_departures() waits "
+                "for streams to end"
+            )
+        await self._wait_until(lambda: len(self._subscribers) >= count, timeout)
+
+    async def wait_for_departures(self, remaining: int = 0, timeout: float = 5.0) -> None:
+        """Return once at most ``remaining`` streams are registered.
+
+        While this waits, every stream checks its connection, so a client that closed its
+        socket is noticed at once (not at the next ping, 15 s later). A stream whose client
+        keeps the connection open stays: this is how a test proves the SDK closed it.
+        """
+        self._watchers += 1
+        try:
+            for subscriber in self._subscribers:
+                subscriber.queue.put_nowait(None)
+            await self._wait_until(lambda: len(self._subscribers) <= remaining, timeout)
+        finally:
+            self._watchers -= 1
+
+    async def _wait_until(self, done: Callable[[], bool], timeout: float) -> None:
         async def wait() -> None:
-            while len(self._subscribers) < count:
+            while not done():
                 changed = self._changed
                 await changed.wait()
 
@@ -479,26 +511,35 @@ async def _stream(
     for earlier in replay:
         subscriber.queue.put_nowait(earlier)
     sent = 0
+    loop = asyncio.get_running_loop()
+    ping_at = loop.time() + faults.ping_interval
     closing = asyncio.ensure_future(state.closing.wait())
     try:
         if faults.retry_ms is not None:
             await resp.write(f"retry: {faults.retry_ms}{_SEP}{_SEP}".encode())
         while True:
-            if faults.stall_after is not None and sent >= faults.stall_after:
-                await closing
-                return resp
+            # A stalled stream sends nothing more, not even pings (it still drains its queue).
+            stalled = faults.stall_after is not None and sent >= faults.stall_after
+            if hub.watching:
+                timeout: float | None = _LIVENESS
+            else:
+                timeout = None if stalled else max(ping_at - loop.time(), 0.0)
             getter = asyncio.ensure_future(subscriber.queue.get())
             done, _ = await asyncio.wait(
-                {getter, closing}, timeout=faults.ping_interval, return_when="FIRST_COMPLETED"
+                {getter, closing}, timeout=timeout, return_when="FIRST_COMPLETED"
             )
-            if closing in done:
+            if closing in done or (hub.watching and _left(request)):
                 getter.cancel()
                 return resp
             if getter not in done:
                 getter.cancel()
-                await resp.write(f": ping{_SEP}{_SEP}".encode())
+                if not stalled and loop.time() >= ping_at:
+                    await resp.write(f": ping{_SEP}{_SEP}".encode())
+                    ping_at = loop.time() + faults.ping_interval
                 continue
-            item: _Published | None = getter.result()
+            item = getter.result()
+            if item is None or stalled:  # a connection check, or an event never to be sent
+                continue
             out = bytearray()
             while item is not None:  # what is queued goes out in one write, up to 64 KiB
                 if faults.malformed:
@@ -534,6 +575,12 @@ async def _stream(
     finally:
         closing.cancel()
         hub.remove(subscriber)
+
+
+def _left(request: web.Request) -> bool:
+    """Whether the client of ``request`` closed its connection (as far as the loop knows)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _replay(
