@@ -50,6 +50,10 @@ _LIVENESS: Final = 0.01
 _SEP = "\r\n"
 _BLOCKED = 1  # bytes the kernel did not take: its buffers are full
 _WRITE_SIZE = 64 * 1024
+_PAUSE_AT = 4 * _WRITE_SIZE
+"""Bytes a stream's transport holds before a write waits for the client (asyncio's default,
+64 KiB, could pause inside the one write that found the kernel full, and ``write_blocked``,
+checked before each write, would never be set)."""
 _TERMINAL_TASK = ("done", "failed", "cancelled")
 TaskStatus = Literal["started", "done", "failed", "cancelled"]
 
@@ -502,6 +506,8 @@ async def _stream(
         }
     )
     await resp.prepare(request)
+    if request.transport is not None:
+        request.transport.set_write_buffer_limits(high=_PAUSE_AT)
     hub.connections += 1
     drop = hub.take_drop()
     if faults.on_subscribe is not None:
