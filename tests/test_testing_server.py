@@ -830,7 +830,7 @@ async def test_the_event_hub_sees_a_closed_stream_leave_and_an_open_one_stay(
     assert resp.status == 200
     await hub.wait_for_subscribers(1)
     # The client keeps its socket open: no departure to see (the pings are 15 s apart).
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # not the builtin on 3.10
         await hub.wait_for_departures(timeout=0.2)
     assert hub.subscribers == 1
     resp.close()  # closes the socket: seen at once, not at the next ping
