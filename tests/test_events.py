@@ -380,6 +380,7 @@ async def test_client_close_ends_the_stream_with_abort_error(server: BackendAITe
 async def test_a_signal_aborts_the_stream(client: Client, server: BackendAITestServer) -> None:
     ctl = AbortController()
     async with client.session_events(signal=ctl.signal) as events:
+        await event_hub(server).wait_for_subscribers(1)  # else the departure below is no proof
         ctl.abort("enough")
         with pytest.raises(AbortError, match="enough"):
             await take(events, 1)

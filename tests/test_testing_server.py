@@ -28,6 +28,7 @@ from backendai_async.testing import (
     BackendAITestServer,
     Fault,
     ServerState,
+    event_hub,
 )
 from backendai_async.testing._users import EXAMPLE_USERS
 
@@ -820,8 +821,6 @@ async def test_extra_routes_can_add_public_and_streaming_handlers(
 async def test_the_event_hub_sees_a_closed_stream_leave_and_an_open_one_stay(
     server: BackendAITestServer, http: aiohttp.ClientSession
 ) -> None:
-    from backendai_async.testing import event_hub
-
     hub = event_hub(server)
     url = server.url("/events/session")
     with pytest.raises(ValueError, match="wait_for_departures"):
